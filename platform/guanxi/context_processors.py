@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest
+
+
+def guanxi(request: HttpRequest) -> dict[str, object]:
+    """What every page needs: the current workspace (None on the public site) and its links."""
+    tenant = getattr(request, "tenant", None)
+    is_public = tenant is None or connection.schema_name == settings.PUBLIC_SCHEMA_NAME
+    return {
+        "workspace": None if is_public else tenant,
+        "public_site_url": public_site_url(),
+        "base_domain": settings.GUANXI_BASE_DOMAIN,
+    }
+
+
+def public_site_url(path: str = "/") -> str:
+    port = f":{settings.GUANXI_URL_PORT}" if settings.GUANXI_URL_PORT else ""
+    return f"{settings.GUANXI_URL_SCHEME}://{settings.GUANXI_BASE_DOMAIN}{port}{path}"

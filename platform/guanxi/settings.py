@@ -1,0 +1,307 @@
+"""Guanxi settings, read from the environment.
+
+Every value has a default that works on a laptop; `make run` fills in DATABASE_URL and
+REDIS_URL. With DEBUG off the process refuses to start on the insecure default SECRET_KEY, and
+the security settings default to what `manage.py check --deploy` asks for.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+RUN_DIR = BASE_DIR / ".run"
+
+env = environ.Env()
+
+INSECURE_SECRET_KEY = "django-insecure-guanxi-local-development-only"  # noqa: S105
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=INSECURE_SECRET_KEY)
+if not DEBUG and (SECRET_KEY == INSECURE_SECRET_KEY or len(SECRET_KEY) < 40):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is missing or is the insecure development default, and DEBUG is off. "
+        "Set SECRET_KEY to a random string of at least 40 characters "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(50))')."
+    )
+
+# --- Hosts and URLs ---------------------------------------------------------------------------
+# Workspaces live at <slug>.<GUANXI_BASE_DOMAIN>; the bare base domain is the public site.
+GUANXI_BASE_DOMAIN = env.str("GUANXI_BASE_DOMAIN", default="localhost").lower()
+# How links in emails and cross-subdomain redirects are built: scheme and port suffix.
+GUANXI_URL_SCHEME = env.str("GUANXI_URL_SCHEME", default="http" if DEBUG else "https")
+GUANXI_URL_PORT = env.str("GUANXI_URL_PORT", default="")
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", default=[GUANXI_BASE_DOMAIN, f".{GUANXI_BASE_DOMAIN}"]
+)
+CSRF_TRUSTED_ORIGINS = env.list(
+    "CSRF_TRUSTED_ORIGINS",
+    default=[
+        f"{GUANXI_URL_SCHEME}://{GUANXI_BASE_DOMAIN}{GUANXI_URL_PORT and ':' + GUANXI_URL_PORT}",
+        f"{GUANXI_URL_SCHEME}://*.{GUANXI_BASE_DOMAIN}{GUANXI_URL_PORT and ':' + GUANXI_URL_PORT}",
+    ],
+)
+# Subdomains nobody may sign up for: they are ours, or confusing, or both.
+GUANXI_RESERVED_SUBDOMAINS = frozenset(
+    env.list(
+        "GUANXI_RESERVED_SUBDOMAINS",
+        default=[
+            "www", "api", "admin", "public", "static", "media", "mail", "email", "smtp", "imap",
+            "pop", "ftp", "app", "apps", "auth", "login", "signup", "register", "account",
+            "accounts", "billing", "status", "help", "support", "docs", "blog", "cdn", "assets",
+            "dashboard", "console", "demo", "test", "dev", "staging", "internal", "root",
+            "system", "guanxi", "template", "tenant", "tenants", "health", "metrics", "webhook",
+            "webhooks",
+        ],
+    )
+)
+
+# --- Applications -----------------------------------------------------------------------------
+SHARED_APPS = [
+    "django_tenants",
+    "tenants",
+    "billing",
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "core_crm.users",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.admin",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+    "rest_framework",
+    "drf_spectacular",
+    "django_htmx",
+]
+# Each tenant schema holds its own users, sessions and sign-in state, and all CRM data.
+TENANT_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "core_crm.users",
+    "django.contrib.sessions",
+    "allauth",
+    "allauth.account",
+    "allauth.mfa",
+]
+INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
+
+TENANT_MODEL = "tenants.Tenant"
+TENANT_DOMAIN_MODEL = "tenants.Domain"
+PUBLIC_SCHEMA_NAME = "public"
+# New schemas are cloned from this migrated template (a tenant row of its own, so that
+# migrate_schemas keeps it current); see tenants.provisioning.
+TENANT_BASE_SCHEMA = "tenant_template"
+TENANT_CREATION_FAKES_MIGRATIONS = True
+TENANT_LIMIT_SET_CALLS = False
+PUBLIC_SCHEMA_URLCONF = "guanxi.urls_public"
+ROOT_URLCONF = "guanxi.urls_tenant"
+
+MIDDLEWARE = [
+    "guanxi.health.HealthCheckMiddleware",
+    "tenants.middleware.TenantMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "tenants.middleware.TenantStatusMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "guanxi.context_processors.guanxi",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "guanxi.wsgi.application"
+ASGI_APPLICATION = "guanxi.asgi.application"
+
+# --- Database ---------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/guanxi")}
+DATABASES["default"]["ENGINE"] = "django_tenants.postgresql_backend"
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache and Celery -------------------------------------------------------------------------
+# Without REDIS_URL (a laptop with no Redis), `make run` uses a file cache and Celery's
+# filesystem transport; both are shared between the web, worker and beat processes.
+REDIS_URL = env.str("REDIS_URL", default="")
+_cache_key = {
+    "KEY_FUNCTION": "django_tenants.cache.make_key",
+    "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
+    "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="guanxi"),
+}
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            **_cache_key,
+        }
+    }
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(RUN_DIR / "cache"),
+            **_cache_key,
+        }
+    }
+    CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(RUN_DIR / "celery" / "queue"),
+        "data_folder_out": str(RUN_DIR / "celery" / "queue"),
+        "processed_folder": str(RUN_DIR / "celery" / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_DEFAULT_QUEUE = env.str("GUANXI_CELERY_QUEUE", default="guanxi")
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_TIME_LIMIT = 15 * 60
+CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler:TenantAwareScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "purge-expired-signin-tokens": {
+        "task": "tenants.tasks.purge_expired_signin_tokens",
+        "schedule": 15 * 60,
+        "tenancy_options": {"public": True, "all_tenants": False},
+    },
+}
+
+# --- Auth -------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "users.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "dashboard"
+LOGOUT_REDIRECT_URL = "account_login"
+
+ACCOUNT_ADAPTER = "core_crm.users.adapters.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = "optional"
+ACCOUNT_CONFIRM_EMAIL_ON_GET = False
+ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Guanxi] "
+# Failed sign-ins are throttled per address and per account (allauth, in the tenant-aware cache).
+ACCOUNT_RATE_LIMITS = {
+    "login": env.str("GUANXI_LOGIN_RATE", default="30/m/ip"),
+    "login_failed": env.str("GUANXI_LOGIN_FAILED_RATE", default="10/m/ip,5/5m/key"),
+    "reset_password": "20/m/ip,5/m/key",
+    "confirm_email": "1/3m/key",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Guanxi"
+
+# Online signup: at most this many new workspaces per client address per hour.
+GUANXI_SIGNUP_RATE_LIMIT = env.int("GUANXI_SIGNUP_RATE_LIMIT", default=5)
+GUANXI_TRIAL_DAYS = 14
+# The sign-in token handed from the public site to a new workspace is good for this long.
+GUANXI_HANDOFF_TOKEN_SECONDS = 120
+
+SESSION_COOKIE_AGE = 14 * 24 * 3600
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Email ------------------------------------------------------------------------------------
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Guanxi <no-reply@guanxi.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Stripe (used by billing) -----------------------------------------------------------------
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+
+# --- I18N -------------------------------------------------------------------------------------
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_USE_FINDERS = DEBUG
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# --- REST API ---------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {"TITLE": "Guanxi API", "VERSION": "1"}
+
+# --- Security (production defaults; `manage.py check --deploy` is clean with DEBUG off) -------
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL", default=not DEBUG) else None
+)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

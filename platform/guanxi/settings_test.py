@@ -1,0 +1,31 @@
+"""Settings for the test suite: the production settings with test-only keys and fast hashing.
+
+Tests run with real PostgreSQL and Redis (see tests/conftest.py); nothing here swaps a service
+for a fake.
+"""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
+os.environ.setdefault("GUANXI_URL_SCHEME", "http")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("SESSION_COOKIE_SECURE", "false")
+os.environ.setdefault("CSRF_COOKIE_SECURE", "false")
+os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
+os.environ.setdefault("SECURE_PROXY_SSL", "false")
+os.environ.setdefault("GUANXI_SIGNUP_RATE_LIMIT", "1000")
+os.environ.setdefault("GUANXI_LOGIN_FAILED_RATE", "100/m/ip,100/5m/key")
+# Each test process gets its own Celery queue and cache prefix, so parallel runs and a running
+# `make run` never take each other's tasks or keys.
+os.environ.setdefault("GUANXI_CELERY_QUEUE", f"guanxi-test-{os.getpid()}")
+os.environ.setdefault("CACHE_KEY_PREFIX", f"guanxi-test-{os.getpid()}")
+
+from .settings import *  # noqa: E402,F403
+from .settings import STORAGES  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -1,0 +1,1 @@
+"""Industry modules. Core talks to them only through the hooks in hookspecs.py."""

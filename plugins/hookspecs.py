@@ -1,0 +1,16 @@
+"""Every hook an industry module may implement. Each has the `crm_` prefix and a docstring
+saying when it is called and what it returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("guanxi")
+
+
+@hookspec
+def crm_navigation_items(tenant: Any) -> list[dict[str, str]]:
+    """Called when a workspace page draws its navigation. Return a list of
+    ``{"label": ..., "url": ...}`` entries to add to the main menu (may be empty)."""

@@ -1,0 +1,1 @@
+"""Public schema: tenants, their domains, online signup, provisioning and the workspace finder."""

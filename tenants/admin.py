@@ -1,0 +1,25 @@
+from django.contrib import admin
+
+from .models import Domain, Tenant
+
+
+class DomainInline(admin.TabularInline):
+    model = Domain
+    extra = 0
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    """The platform operators' console for workspaces: status changes suspend or reopen one."""
+
+    list_display = ["name", "schema_name", "status", "trial_ends_at", "created_at"]
+    list_filter = ["status"]
+    search_fields = ["name", "schema_name", "domains__domain"]
+    readonly_fields = ["schema_name", "created_at"]
+    inlines = [DomainInline]
+
+    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+        return super().get_queryset(request).filter(is_template=False)
+
+    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+        return False  # workspaces are created by signup, which provisions the schema

@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Tenant(TenantMixin):
+    """A company's workspace. Its slug is its PostgreSQL schema name and its subdomain."""
+
+    class Status(models.TextChoices):
+        TRIALING = "trialing", _("Trial")
+        ACTIVE = "active", _("Active")
+        PAST_DUE = "past_due", _("Payment past due")
+        SUSPENDED = "suspended", _("Suspended")
+        CANCELED = "canceled", _("Canceled")
+
+    name = models.CharField(_("company name"), max_length=200)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.TRIALING)
+    trial_ends_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    # The migrated schema new tenants are cloned from; it has no domain and serves no request.
+    is_template = models.BooleanField(default=False, editable=False)
+
+    auto_create_schema = True
+    auto_drop_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schema_name})"
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    @property
+    def is_open(self) -> bool:
+        """Whether its people may use the workspace (suspended and canceled ones may not)."""
+        return self.status not in (self.Status.SUSPENDED, self.Status.CANCELED)
+
+    @property
+    def trial_days_left(self) -> int | None:
+        if self.status != self.Status.TRIALING or self.trial_ends_at is None:
+            return None
+        return max(0, (self.trial_ends_at - timezone.now()).days)
+
+    def url(self, path: str = "/") -> str:
+        """Absolute URL of `path` on this workspace's primary domain."""
+        domain = self.get_primary_domain()
+        host = domain.domain if domain else f"{self.schema_name}.{settings.GUANXI_BASE_DOMAIN}"
+        port = f":{settings.GUANXI_URL_PORT}" if settings.GUANXI_URL_PORT else ""
+        return f"{settings.GUANXI_URL_SCHEME}://{host}{port}{path}"
+
+
+class Domain(DomainMixin):
+    pass
+
+
+class SigninToken(models.Model):
+    """A single-use, short-lived token that signs a user in on their workspace's host.
+
+    The public site issues it (after signup) and the workspace redeems it; only its hash is
+    stored, so a leaked database row cannot be replayed.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+")
+    user_id = models.BigIntegerField()
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+
+class WorkspaceMember(models.Model):
+    """Public index of which workspaces an email address belongs to, for the workspace finder.
+
+    Kept by the user services of each tenant; holds no password or profile data.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="members")
+    email = models.EmailField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), "tenant", name="workspace_member_unique"),
+        ]
+        indexes = [models.Index(Lower("email"), name="workspace_member_email")]
