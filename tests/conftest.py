@@ -245,3 +245,14 @@ def live_app(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:  # type
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def sign_in(client, tenant, email: str) -> None:  # type: ignore[no-untyped-def]
+    """Sign `email` in on `client` the way the tenant's host would: session in its schema."""
+    from django_tenants.utils import tenant_context
+
+    from core_crm.users.models import User
+
+    with tenant_context(tenant):
+        client.force_login(User.objects.get(email=email),
+                           backend="django.contrib.auth.backends.ModelBackend")
