@@ -186,7 +186,7 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Worker]:  # typ
     mail_dir = tmp_path_factory.mktemp("worker-mail")
     log = tmp_path_factory.mktemp("worker-log") / "worker.log"
     node = f"guanxi-test-{os.getpid()}@localhost"
-    env = process_env(EMAIL_URL=f"filemail://{mail_dir}")
+    env = process_env(EMAIL_URL=f"filemail:///{mail_dir}")
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "guanxi.celery_app", "worker", "--pool",
@@ -221,7 +221,7 @@ def live_app(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:  # type
     port = free_port()
     mail_dir = tmp_path_factory.mktemp("server-mail")
     log = tmp_path_factory.mktemp("server-log") / "server.log"
-    env = process_env(GUANXI_URL_PORT=str(port), EMAIL_URL=f"filemail://{mail_dir}")
+    env = process_env(GUANXI_URL_PORT=str(port), EMAIL_URL=f"filemail:///{mail_dir}")
     with log.open("w") as out:
         proc = subprocess.Popen(
             [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload",

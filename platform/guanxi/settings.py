@@ -167,6 +167,7 @@ if REDIS_URL:
         }
     }
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL)
+    CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default=REDIS_URL)
 else:
     CACHES = {
         "default": {
@@ -182,7 +183,11 @@ else:
         "processed_folder": str(RUN_DIR / "celery" / "processed"),
         "store_processed": False,
     }
+    CELERY_RESULT_BACKEND = env.str(
+        "CELERY_RESULT_BACKEND", default=f"file://{RUN_DIR / 'celery' / 'results'}"
+    )
 CELERY_TASK_DEFAULT_QUEUE = env.str("GUANXI_CELERY_QUEUE", default="guanxi")
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
