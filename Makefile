@@ -17,7 +17,7 @@ $(PY_STAMP): pyproject.toml
 	touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --no-save --loglevel=error
 	touch $@
 
 $(CSS): $(NODE_STAMP) static/src/app.css $(shell find templates tenants core_crm plugins -name '*.html' 2>/dev/null)

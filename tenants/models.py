@@ -6,6 +6,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import DomainMixin, TenantMixin
+from django_tenants.utils import schema_exists
 
 
 class Tenant(TenantMixin):
@@ -48,6 +49,25 @@ class Tenant(TenantMixin):
         if self.status != self.Status.TRIALING or self.trial_ends_at is None:
             return None
         return max(0, (self.trial_ends_at - timezone.now()).days)
+
+    def create_schema(
+        self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
+    ) -> bool:
+        """Clone the template when there is one; otherwise django-tenants migrates from zero.
+
+        Unlike django-tenants' clone path, no `migrate --fake` follows: the clone carries the
+        template's own migration records, so a template that lagged behind the code is caught
+        up by the next real migrate instead of being marked as migrated.
+        """
+        from .provisioning import clone_from_template, template_schema_for
+
+        base = template_schema_for(self) if sync_schema else None
+        if base is None:
+            return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
+        if check_if_exists and schema_exists(self.schema_name):
+            return False
+        clone_from_template(base, self.schema_name)
+        return True
 
     def url(self, path: str = "/") -> str:
         """Absolute URL of `path` on this workspace's primary domain."""

@@ -8,15 +8,52 @@ domain), which is what makes `migrate_schemas` keep it up to date.
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import connection, transaction
-from django_tenants.utils import schema_exists
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from .models import Domain, Tenant
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django_tenants.clone import CloneSchema
+from django_tenants.utils import get_creation_fakes_migrations, schema_exists
+
+if TYPE_CHECKING:
+    from .models import Tenant
+
+
+def template_schema_for(tenant: Tenant) -> str | None:
+    """The schema `tenant` is cloned from, or None when it must be migrated from zero."""
+    if not get_creation_fakes_migrations():
+        return None
+    base = tenant.get_base_schema()
+    if not base or base == tenant.schema_name or not schema_exists(base):
+        return None
+    return str(base)
+
+
+def install_clone_function() -> None:
+    """(Re)install django-tenants' clone_schema() SQL function; run at every deploy."""
+    CloneSchema()._create_clone_schema_function()
+
+
+def clone_from_template(base: str, new: str) -> None:
+    """Copy the template schema, tables and rows (migration records included), to `new`."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = 'public' AND p.proname = 'clone_schema'"
+        )
+        if cursor.fetchone() is None:
+            install_clone_function()
+        if schema_exists(new, case_sensitive=False):
+            raise ValidationError("New schema name already exists")
+        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [base, new])
 
 
 def ensure_public_tenant() -> Tenant:
     """The public site's tenant row and its domain (the bare base domain)."""
+    from .models import Domain, Tenant
+
     tenant, _ = Tenant.objects.get_or_create(
         schema_name=settings.PUBLIC_SCHEMA_NAME,
         defaults={"name": "Guanxi", "status": Tenant.Status.ACTIVE},
@@ -29,6 +66,8 @@ def ensure_public_tenant() -> Tenant:
 
 def ensure_template() -> Tenant:
     """The migrated template schema; created by running every tenant migration once."""
+    from .models import Tenant
+
     template = Tenant.objects.filter(schema_name=settings.TENANT_BASE_SCHEMA).first()
     if template is None:
         template = Tenant(
@@ -44,13 +83,15 @@ def ensure_template() -> Tenant:
 
 
 def provision_tenant(
-    *, slug: str, name: str, status: str = Tenant.Status.TRIALING, trial_ends_at=None
+    *, slug: str, name: str, status: str = "trialing", trial_ends_at: datetime | None = None
 ) -> Tenant:
     """Create the tenant row, its schema (cloned from the template) and its primary domain.
 
     Runs in the caller's transaction when there is one: PostgreSQL DDL is transactional, so a
     rollback removes the schema along with the rows.
     """
+    from .models import Domain, Tenant
+
     ensure_template()
     with transaction.atomic():
         tenant = Tenant(schema_name=slug, name=name, status=status, trial_ends_at=trial_ends_at)
@@ -64,6 +105,8 @@ def provision_tenant(
 
 def drop_orphan_schema(slug: str) -> None:
     """Drop `slug`'s schema if no tenant row owns it (after a failed provisioning)."""
+    from .models import Tenant
+
     connection.set_schema_to_public()
     if Tenant.objects.filter(schema_name=slug).exists() or not schema_exists(slug):
         return

@@ -69,6 +69,18 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
             _make_workspace(spec)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _drop_this_process_queue() -> Iterator[None]:
+    """Tasks queued for a worker this process never started must not pile up in Redis."""
+    yield
+    from django.conf import settings
+
+    from guanxi.celery_app import app
+
+    with app.connection_for_write() as conn:
+        conn.default_channel.client.delete(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 @pytest.fixture(autouse=True)
 def _public_schema_after_each_test() -> Iterator[None]:
     yield
@@ -154,6 +166,7 @@ def process_env(**extra: str) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "guanxi.settings_test",
         "DATABASE_URL": test_database_url(),
+        "GUANXI_TEST_CHILD": "1",
         "GUANXI_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         "CACHE_KEY_PREFIX": settings.CACHES["default"]["KEY_PREFIX"],
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "platform")]),

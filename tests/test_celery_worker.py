@@ -21,17 +21,17 @@ pytestmark = [pytest.mark.worker, pytest.mark.xdist_group("worker")]
 def read_mails(folder: Path, count: int, timeout: float = 30) -> list[email.message.Message]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        files = sorted(folder.glob("*.log"))
         messages = [
-            email.message_from_string(chunk)
-            for f in files
+            email.message_from_string(chunk.strip())
+            for f in sorted(folder.glob("*.log"))
             for chunk in f.read_text().split("-" * 79)
             if chunk.strip()
         ]
         if len(messages) >= count:
             return messages
         time.sleep(0.2)
-    raise AssertionError(f"expected {count} emails in {folder}, found {len(list(folder.glob('*')))}")
+    found = "\n".join(f.read_text() for f in folder.glob("*"))
+    raise AssertionError(f"expected {count} emails in {folder}, found:\n{found}")
 
 
 def test_task_queued_from_each_tenant_runs_in_that_tenant(celery_worker, alpha, beta):

@@ -3,7 +3,7 @@
     guanxi run      prepare the database, create the demo workspace, serve on :8000 with a
                     Celery worker and beat; Ctrl-C stops everything it started
     guanxi test     run the test suite (arguments go to pytest)
-    guanxi env      print the service settings it would use, as shell exports
+    guanxi bench    run every benchmark in benchmarks/ and print its figures
 
 Services, in order of preference:
   PostgreSQL  DATABASE_URL; else a server on 127.0.0.1:5432; else an embedded PostgreSQL
@@ -214,16 +214,22 @@ def cmd_test(argv: Sequence[str]) -> int:
         services.stop()
 
 
-def cmd_env(argv: Sequence[str]) -> int:
+def cmd_bench(argv: Sequence[str]) -> int:
     services = Services(for_tests=False)
-    for key, value in services.start().items():
-        print(f"export {key}='{value}'")
-    return 0
+    try:
+        env = _child_env(services.start())
+        scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+        for script in scripts:
+            _say(f"benchmark {script.name}")
+            subprocess.run([PYTHON, str(script), *argv], env=env, cwd=ROOT, check=True)
+        return 0
+    finally:
+        services.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    commands = {"run": cmd_run, "test": cmd_test, "env": cmd_env}
+    commands = {"run": cmd_run, "test": cmd_test, "bench": cmd_bench}
     if not args or args[0] not in commands:
         print(__doc__)
         return 2

@@ -9,6 +9,7 @@ def guanxi(request: HttpRequest) -> dict[str, object]:
     is_public = tenant is None or connection.schema_name == settings.PUBLIC_SCHEMA_NAME
     return {
         "workspace": None if is_public else tenant,
+        "module_nav": [] if is_public else _module_navigation(tenant),
         "public_site_url": public_site_url(),
         "base_domain": settings.GUANXI_BASE_DOMAIN,
     }
@@ -17,3 +18,11 @@ def guanxi(request: HttpRequest) -> dict[str, object]:
 def public_site_url(path: str = "/") -> str:
     port = f":{settings.GUANXI_URL_PORT}" if settings.GUANXI_URL_PORT else ""
     return f"{settings.GUANXI_URL_SCHEME}://{settings.GUANXI_BASE_DOMAIN}{port}{path}"
+
+
+def _module_navigation(tenant: object) -> list[dict[str, str]]:
+    """Menu entries contributed by the industry modules the tenant switched on."""
+    from plugins.manager import hooks_for
+
+    results = hooks_for(tenant).crm_navigation_items(tenant=tenant)
+    return [item for items in results for item in items]

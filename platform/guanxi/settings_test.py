@@ -15,10 +15,13 @@ os.environ.setdefault("SECURE_HSTS_SECONDS", "0")
 os.environ.setdefault("SECURE_PROXY_SSL", "false")
 os.environ.setdefault("GUANXI_SIGNUP_RATE_LIMIT", "1000")
 os.environ.setdefault("GUANXI_LOGIN_FAILED_RATE", "100/m/ip,100/5m/key")
-# Each test process gets its own Celery queue and cache prefix, so parallel runs and a running
-# `make run` never take each other's tasks or keys.
-os.environ.setdefault("GUANXI_CELERY_QUEUE", f"guanxi-test-{os.getpid()}")
-os.environ.setdefault("CACHE_KEY_PREFIX", f"guanxi-test-{os.getpid()}")
+# Each test process gets its own Celery queue and cache prefix, so parallel test processes and
+# a running `make run` never take each other's tasks or keys. Servers and workers that a test
+# process starts are told its names (GUANXI_TEST_CHILD); anything else picks its own, even
+# when it inherited the variables from the process that spawned it.
+if not os.environ.get("GUANXI_TEST_CHILD"):
+    os.environ["GUANXI_CELERY_QUEUE"] = f"guanxi-test-{os.getpid()}"
+    os.environ["CACHE_KEY_PREFIX"] = f"guanxi-test-{os.getpid()}"
 
 from .settings import *  # noqa: E402,F403
 from .settings import STORAGES  # noqa: E402

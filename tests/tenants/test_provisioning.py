@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from django.conf import settings
 from django.core import management
 from django.db import connection
 from django.db.migrations.recorder import MigrationRecorder
-from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_context, schema_exists
 
+from tenants import provisioning
 from tenants.models import Domain, Tenant
 from tenants.provisioning import provision_tenant
 
@@ -27,25 +29,25 @@ def test_template_is_a_migrated_tenant_row_without_a_domain(db):
 def test_new_tenant_is_cloned_from_the_template(db, monkeypatch):
     clones = []
     migrations = []
-    real_clone = CloneSchema.clone_schema
+    real_clone = provisioning.clone_from_template
     real_call_command = management.call_command
 
-    def spy_clone(self, base, new, *args, **kwargs):
+    def spy_clone(base, new):
         clones.append((base, new))
-        return real_clone(self, base, new, *args, **kwargs)
+        return real_clone(base, new)
 
     def spy_call_command(name, *args, **kwargs):
-        migrations.append((name, kwargs.get("fake", False)))
+        migrations.append(name)
         return real_call_command(name, *args, **kwargs)
 
-    monkeypatch.setattr(CloneSchema, "clone_schema", spy_clone)
+    monkeypatch.setattr(provisioning, "clone_from_template", spy_clone)
     monkeypatch.setattr("django_tenants.models.call_command", spy_call_command)
 
     tenant = provision_tenant(slug="cloned-co", name="Cloned Co")
 
     assert clones == [(settings.TENANT_BASE_SCHEMA, "cloned-co")]
-    # Migrations are only recorded as applied (faked), never run.
-    assert migrations == [("migrate_schemas", True)]
+    # No migration runs, not even a faked one: the clone carries the migration records.
+    assert migrations == []
     assert Domain.objects.get(tenant=tenant).domain == "cloned-co.localhost"
     with schema_context("cloned-co"):
         applied = MigrationRecorder(connection).applied_migrations()
@@ -71,13 +73,24 @@ def test_provisioning_recreates_a_missing_template_before_cloning(db, monkeypatc
         cursor.execute(f'DROP SCHEMA "{settings.TENANT_BASE_SCHEMA}" CASCADE')
     assert not schema_exists(settings.TENANT_BASE_SCHEMA)
     clones = []
-    real_clone = CloneSchema.clone_schema
+    real_clone = provisioning.clone_from_template
     monkeypatch.setattr(
-        CloneSchema, "clone_schema",
-        lambda self, base, new, *a, **k: clones.append(new) or real_clone(self, base, new, *a, **k),
+        provisioning, "clone_from_template",
+        lambda base, new: clones.append(new) or real_clone(base, new),
     )
 
     provision_tenant(slug="after-drop", name="After Drop")
 
     assert schema_exists(settings.TENANT_BASE_SCHEMA)
     assert clones == ["after-drop"]
+
+
+def test_without_a_template_setting_the_schema_is_migrated(db, settings, monkeypatch):
+    """The fallback stays correct: the same tables, made by migrations."""
+    settings.TENANT_CREATION_FAKES_MIGRATIONS = False
+    monkeypatch.setattr(provisioning, "clone_from_template",
+                        lambda *a: pytest.fail("cloned although cloning is off"))
+    provision_tenant(slug="migrated-co", name="Migrated Co")
+    with schema_context("migrated-co"):
+        applied = MigrationRecorder(connection).applied_migrations()
+    assert ("users", "0001_initial") in applied

@@ -171,14 +171,14 @@ def test_failure_after_schema_creation_leaves_nothing_behind(public_client, monk
 
 
 def test_failure_during_schema_clone_leaves_nothing_behind(public_client, monkeypatch):
-    from django_tenants.clone import CloneSchema
+    from tenants import provisioning
 
-    def broken_clone(self, base, new, *args, **kwargs):
+    def broken_clone(base, new):
         with connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{new}"')
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(CloneSchema, "clone_schema", broken_clone)
+    monkeypatch.setattr(provisioning, "clone_from_template", broken_clone)
     with pytest.raises(RuntimeError):
         post_signup(public_client)
     connection.set_schema_to_public()

@@ -1,7 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from tenants.provisioning import ensure_public_tenant, ensure_template
+from tenants.provisioning import ensure_public_tenant, ensure_template, install_clone_function
 
 
 class Command(BaseCommand):
@@ -14,6 +14,7 @@ class Command(BaseCommand):
         verbosity = int(options.get("verbosity", 1))  # type: ignore[call-overload]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         ensure_public_tenant()
+        install_clone_function()
         ensure_template()
         call_command("migrate_schemas", tenant=True, interactive=False, verbosity=verbosity)
         call_command("compile_translations", verbosity=verbosity)

@@ -1,0 +1,121 @@
+"""Provision N tenants by cloning the template schema and N by running migrations; compare.
+
+    make bench                       (all benchmarks, default sizes)
+    python benchmarks/provisioning.py --tenants 10
+
+Runs against a scratch database `guanxi_bench` on the server DATABASE_URL points at (created
+and dropped here), so it never touches development data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+BENCH_DB = "guanxi_bench"
+
+
+def _scratch_database_url() -> str:
+    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi")
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+
+
+def _recreate_database(url: str) -> None:
+    import environ
+    import psycopg
+
+    cfg = environ.Env.db_url_config(url)
+    conninfo = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
+                "user": cfg.get("USER") or None, "password": cfg.get("PASSWORD") or None}
+    conninfo = {k: str(v) for k, v in conninfo.items() if v}
+    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+
+
+def _drop_database(url: str) -> None:
+    import environ
+    import psycopg
+
+    cfg = environ.Env.db_url_config(url)
+    conninfo = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
+                "user": cfg.get("USER") or None}
+    conninfo = {k: str(v) for k, v in conninfo.items() if v}
+    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tenants", type=int, default=10, help="tenants per method")
+    args = parser.parse_args()
+
+    url = _scratch_database_url()
+    _recreate_database(url)
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DEBUG", "1")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings"
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from tenants.provisioning import ensure_public_tenant, ensure_template, provision_tenant
+
+    try:
+        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+        ensure_public_tenant()
+        started = time.perf_counter()
+        ensure_template()
+        template_seconds = time.perf_counter() - started
+
+        def run(prefix: str) -> list[float]:
+            times = []
+            for i in range(args.tenants):
+                started = time.perf_counter()
+                provision_tenant(slug=f"{prefix}-{i}", name=f"{prefix} {i}")
+                times.append(time.perf_counter() - started)
+            return times
+
+        clone = run("clone")
+        with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
+            migrate = run("migrate")
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM django_migrations")
+            public_migrations = cursor.fetchone()[0]
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        _drop_database(url)
+
+    def row(name: str, times: list[float]) -> str:
+        return (f"| {name:<8} | {args.tenants:>7} | {statistics.mean(times):>8.3f} | "
+                f"{statistics.median(times):>8.3f} | {max(times):>7.3f} | {sum(times):>8.2f} |")
+
+    ratio = statistics.mean(migrate) / statistics.mean(clone)
+    print(f"\nTenant provisioning ({platform.machine()}, {os.cpu_count()} cores, "
+          f"{public_migrations} public migrations; template built once in "
+          f"{template_seconds:.2f} s)\n")
+    print("| method   | tenants | mean (s) | median s | max (s) | total (s) |")
+    print("|----------|---------|----------|----------|---------|-----------|")
+    print(row("clone", clone))
+    print(row("migrate", migrate))
+    print(f"\nclone is {ratio:.1f}x faster than migrate per tenant "
+          f"(target: >= 5x and < 1 s per tenant)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""English and Simplified Chinese, switched by the person, on every host."""
+
+from __future__ import annotations
+
+from .conftest import ALPHA, sign_in
+
+
+def test_language_switch_turns_the_workspace_into_chinese(alpha, alpha_client):
+    sign_in(alpha_client, alpha, ALPHA.admin_email)
+    assert "Welcome, Alpha" in alpha_client.get("/").content.decode()
+
+    response = alpha_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert response.status_code == 302
+
+    page = alpha_client.get("/").content.decode()
+    assert '<html lang="zh-hans"' in page
+    assert "欢迎,Alpha" in page
+    assert "工作台" in page
+    assert "退出登录" in page
+
+
+def test_public_site_follows_the_browser_language(public_client):
+    page = public_client.get("/signup/", HTTP_ACCEPT_LANGUAGE="zh-CN,zh;q=0.9").content.decode()
+    assert "创建您公司的工作空间" in page
+    assert "子域名" in page
+
+
+def test_validation_messages_are_translated(public_client):
+    public_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/signup/"})
+    response = public_client.post("/signup/", {"subdomain": "-bad", "company_name": "X"})
+    page = response.content.decode()
+    assert "只能使用小写字母、数字和连字符" in page
