@@ -29,29 +29,35 @@ def _scratch_database_url() -> str:
     return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
 
 
-def _recreate_database(url: str) -> None:
+def _maintenance(url: str, *statements: str) -> None:
+    """Run statements on the server's `postgres` database (to create or drop the scratch one)."""
     import environ
     import psycopg
+    from psycopg.conninfo import make_conninfo
 
     cfg = environ.Env.db_url_config(url)
-    conninfo = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
-                "user": cfg.get("USER") or None, "password": cfg.get("PASSWORD") or None}
-    conninfo = {k: str(v) for k, v in conninfo.items() if v}
-    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    parts = {
+        "host": cfg.get("HOST"),
+        "port": cfg.get("PORT"),
+        "user": cfg.get("USER"),
+        "password": cfg.get("PASSWORD"),
+    }
+    conninfo = make_conninfo("", dbname="postgres", **{k: str(v) for k, v in parts.items() if v})
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement.encode())
+
+
+def _recreate_database(url: str) -> None:
+    _maintenance(
+        url,
+        f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
+        f'CREATE DATABASE "{BENCH_DB}"',
+    )
 
 
 def _drop_database(url: str) -> None:
-    import environ
-    import psycopg
-
-    cfg = environ.Env.db_url_config(url)
-    conninfo = {"host": cfg.get("HOST") or None, "port": cfg.get("PORT") or None,
-                "user": cfg.get("USER") or None}
-    conninfo = {k: str(v) for k, v in conninfo.items() if v}
-    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    _maintenance(url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def main() -> int:
@@ -101,19 +107,25 @@ def main() -> int:
         _drop_database(url)
 
     def row(name: str, times: list[float]) -> str:
-        return (f"| {name:<8} | {args.tenants:>7} | {statistics.mean(times):>8.3f} | "
-                f"{statistics.median(times):>8.3f} | {max(times):>7.3f} | {sum(times):>8.2f} |")
+        return (
+            f"| {name:<8} | {args.tenants:>7} | {statistics.mean(times):>8.3f} | "
+            f"{statistics.median(times):>8.3f} | {max(times):>7.3f} | {sum(times):>8.2f} |"
+        )
 
     ratio = statistics.mean(migrate) / statistics.mean(clone)
-    print(f"\nTenant provisioning ({platform.machine()}, {os.cpu_count()} cores, "
-          f"{public_migrations} public migrations; template built once in "
-          f"{template_seconds:.2f} s)\n")
+    print(
+        f"\nTenant provisioning ({platform.machine()}, {os.cpu_count()} cores, "
+        f"{public_migrations} public migrations; template built once in "
+        f"{template_seconds:.2f} s)\n"
+    )
     print("| method   | tenants | mean (s) | median s | max (s) | total (s) |")
     print("|----------|---------|----------|----------|---------|-----------|")
     print(row("clone", clone))
     print(row("migrate", migrate))
-    print(f"\nclone is {ratio:.1f}x faster than migrate per tenant "
-          f"(target: >= 5x and < 1 s per tenant)")
+    print(
+        f"\nclone is {ratio:.1f}x faster than migrate per tenant "
+        f"(target: >= 5x and < 1 s per tenant)"
+    )
     return 0
 
 

@@ -31,8 +31,12 @@ PLANS: tuple[Plan, ...] = (
         _("Growth"),
         39,
         _("For sales teams with a pipeline to run."),
-        (_("Everything in Starter"), _("Pipelines, quotes and forecasts"),
-         _("One industry module"), _("REST API")),
+        (
+            _("Everything in Starter"),
+            _("Pipelines, quotes and forecasts"),
+            _("One industry module"),
+            _("REST API"),
+        ),
         highlighted=True,
     ),
     Plan(
@@ -40,7 +44,11 @@ PLANS: tuple[Plan, ...] = (
         _("Enterprise"),
         79,
         _("For companies with many departments and regions."),
-        (_("Everything in Growth"), _("All industry modules"), _("Two-factor sign-in enforced"),
-         _("Priority support")),
+        (
+            _("Everything in Growth"),
+            _("All industry modules"),
+            _("Two-factor sign-in enforced"),
+            _("Priority support"),
+        ),
     ),
 )

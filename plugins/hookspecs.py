@@ -14,3 +14,4 @@ hookspec = pluggy.HookspecMarker("guanxi")
 def crm_navigation_items(tenant: Any) -> list[dict[str, str]]:
     """Called when a workspace page draws its navigation. Return a list of
     ``{"label": ..., "url": ...}`` entries to add to the main menu (may be empty)."""
+    raise NotImplementedError

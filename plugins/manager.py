@@ -30,9 +30,7 @@ def enabled_module_names(tenant: Any) -> set[str]:
 class _TenantHooks:
     def __init__(self, pm: pluggy.PluginManager, enabled: set[str]) -> None:
         self._pm = pm
-        self._disabled = [
-            plugin for name, plugin in pm.list_name_plugin() if name not in enabled
-        ]
+        self._disabled = [plugin for name, plugin in pm.list_name_plugin() if name not in enabled]
 
     def __getattr__(self, name: str) -> Any:
         return self._pm.subset_hook_caller(name, remove_plugins=self._disabled)

@@ -18,8 +18,8 @@ class TenantAdmin(admin.ModelAdmin):
     readonly_fields = ["schema_name", "created_at"]
     inlines = [DomainInline]
 
-    def get_queryset(self, request):  # type: ignore[no-untyped-def]
+    def get_queryset(self, request):
         return super().get_queryset(request).filter(is_template=False)
 
-    def has_add_permission(self, request) -> bool:  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request) -> bool:
         return False  # workspaces are created by signup, which provisions the schema

@@ -18,7 +18,7 @@ class SignupForm(forms.Form):
     subdomain = forms.CharField(
         label=_("Subdomain"),
         max_length=30,
-        help_text=_("3–30 lowercase letters, digits or hyphens."),
+        help_text=_("3 to 30 lowercase letters, digits or hyphens."),
     )
     full_name = forms.CharField(label=_("Your full name"), max_length=200)
     email = forms.EmailField(label=_("Work email"))

@@ -19,8 +19,11 @@ class TenantMiddleware(TenantMainMiddleware):
         return render(
             request,
             "tenants/workspace_not_found.html",
-            {"hostname": hostname, "signup_url": public_site_url("/signup/"),
-             "finder_url": public_site_url("/find-workspace/")},
+            {
+                "hostname": hostname,
+                "signup_url": public_site_url("/signup/"),
+                "finder_url": public_site_url("/find-workspace/"),
+            },
             status=404,
         )
 
@@ -38,6 +41,7 @@ class TenantStatusMiddleware:
             if tenant.is_template:
                 return render(request, "404.html", status=404)
             if not tenant.is_open:
-                return render(request, "tenants/workspace_inactive.html", {"tenant": tenant},
-                              status=403)
+                return render(
+                    request, "tenants/workspace_inactive.html", {"tenant": tenant}, status=403
+                )
         return self.get_response(request)

@@ -95,6 +95,9 @@ class SigninToken(models.Model):
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)
 
+    def __str__(self) -> str:
+        return f"sign-in token for user {self.user_id} of {self.tenant_id}"
+
 
 class WorkspaceMember(models.Model):
     """Public index of which workspaces an email address belongs to, for the workspace finder.
@@ -110,3 +113,6 @@ class WorkspaceMember(models.Model):
             models.UniqueConstraint(Lower("email"), "tenant", name="workspace_member_unique"),
         ]
         indexes = [models.Index(Lower("email"), name="workspace_member_email")]
+
+    def __str__(self) -> str:
+        return f"{self.email} in {self.tenant_id}"

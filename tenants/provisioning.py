@@ -17,6 +17,8 @@ from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
+from .db import tenant_connection
+
 if TYPE_CHECKING:
     from .models import Tenant
 
@@ -99,7 +101,7 @@ def provision_tenant(
         Domain.objects.create(
             domain=f"{slug}.{settings.GUANXI_BASE_DOMAIN}", tenant=tenant, is_primary=True
         )
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     return tenant
 
 
@@ -107,7 +109,7 @@ def drop_orphan_schema(slug: str) -> None:
     """Drop `slug`'s schema if no tenant row owns it (after a failed provisioning)."""
     from .models import Tenant
 
-    connection.set_schema_to_public()
+    tenant_connection().set_schema_to_public()
     if Tenant.objects.filter(schema_name=slug).exists() or not schema_exists(slug):
         return
     with connection.cursor() as cursor:

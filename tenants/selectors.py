@@ -17,9 +17,7 @@ def subdomain_is_taken(slug: str) -> bool:
 
 def customer_tenants() -> QuerySet[Tenant]:
     """Every company workspace: not the public site, not the template."""
-    return Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).exclude(
-        is_template=True
-    )
+    return Tenant.objects.exclude(schema_name=settings.PUBLIC_SCHEMA_NAME).exclude(is_template=True)
 
 
 def workspaces_for_email(email: str) -> QuerySet[Tenant]:

@@ -11,12 +11,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core_crm.users.services import user_create
 
+from .db import tenant_connection
 from .models import SigninToken, Tenant, WorkspaceMember
 from .provisioning import drop_orphan_schema, provision_tenant
 
@@ -98,7 +99,7 @@ def tenant_signup(
         drop_orphan_schema(slug)
         raise
     finally:
-        connection.set_schema_to_public()
+        tenant_connection().set_schema_to_public()
     _signup_rate_hit(client_ip)
     log.info("workspace %s created", slug)
     handoff_url = tenant.url(f"/auth/handoff/{token}/")
@@ -125,8 +126,12 @@ def signin_token_redeem(*, tenant: Tenant, token: str) -> int | None:
     with transaction.atomic():
         row = (
             SigninToken.objects.select_for_update()
-            .filter(token_hash=_hash(token), tenant=tenant, used_at__isnull=True,
-                    expires_at__gt=timezone.now())
+            .filter(
+                token_hash=_hash(token),
+                tenant=tenant,
+                used_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            )
             .first()
         )
         if row is None:

@@ -26,5 +26,6 @@ def validate_subdomain_format(value: str) -> None:
     if value.startswith("pg-") or "--" in value:
         raise ValidationError(_("This subdomain is not allowed."), code="format")
     if value in settings.GUANXI_RESERVED_SUBDOMAINS:
-        raise ValidationError(_("“%(value)s” is reserved. Please choose another.") % {
-            "value": value}, code="reserved")
+        raise ValidationError(
+            _("“%(value)s” is reserved. Please choose another.") % {"value": value}, code="reserved"
+        )

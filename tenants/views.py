@@ -27,8 +27,13 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if services.signup_rate_exceeded(client_ip(request)):
             form.is_valid()
-            form.add_error(None, _("Too many workspaces were created from your network in the "
-                                   "last hour. Please try again later."))
+            form.add_error(
+                None,
+                _(
+                    "Too many workspaces were created from your network in the "
+                    "last hour. Please try again later."
+                ),
+            )
             status = 429
         elif form.is_valid():
             data = form.cleaned_data
@@ -45,8 +50,13 @@ def signup(request: HttpRequest) -> HttpResponse:
             except services.SubdomainTaken:
                 form.add_error("subdomain", _("This subdomain is already taken."))
             except services.SignupRateLimited:
-                form.add_error(None, _("Too many workspaces were created from your network in "
-                                       "the last hour. Please try again later."))
+                form.add_error(
+                    None,
+                    _(
+                        "Too many workspaces were created from your network in "
+                        "the last hour. Please try again later."
+                    ),
+                )
                 status = 429
             else:
                 return HttpResponseRedirect(result.handoff_url)

@@ -52,10 +52,19 @@ def _make_workspace(spec: TenantSpec) -> None:
         tenant = provision_tenant(slug=spec.slug, name=spec.name, status=Tenant.Status.ACTIVE)
     with tenant_context(tenant):
         if not User.objects.exists():
-            user_create(email=spec.admin_email, full_name=f"{spec.name} Admin",
-                        password=PASSWORD, is_workspace_admin=True, send_verification=False)
-            user_create(email=spec.rep_email, full_name=f"{spec.name} Rep", password=PASSWORD,
-                        send_verification=False)
+            user_create(
+                email=spec.admin_email,
+                full_name=f"{spec.name} Admin",
+                password=PASSWORD,
+                is_workspace_admin=True,
+                send_verification=False,
+            )
+            user_create(
+                email=spec.rep_email,
+                full_name=f"{spec.name} Rep",
+                password=PASSWORD,
+                send_verification=False,
+            )
 
 
 @pytest.fixture(scope="session")
@@ -202,14 +211,36 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Worker]:  # typ
     env = process_env(EMAIL_URL=f"filemail:///{mail_dir}")
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "guanxi.celery_app", "worker", "--pool",
-             "solo", "-n", node, "-Q", env["GUANXI_CELERY_QUEUE"], "--without-gossip",
-             "--without-mingle", "-l", "INFO"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "guanxi.celery_app",
+                "worker",
+                "--pool",
+                "solo",
+                "-n",
+                node,
+                "-Q",
+                env["GUANXI_CELERY_QUEUE"],
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "INFO",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: bool(app.control.ping(destination=[node], timeout=0.5)), 60,
-                 "Celery worker", log)
+        wait_for(
+            lambda: bool(app.control.ping(destination=[node], timeout=0.5)),
+            60,
+            "Celery worker",
+            log,
+        )
         yield Worker(mail_dir=mail_dir, log=log)
     finally:
         proc.terminate()
@@ -237,9 +268,17 @@ def live_app(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:  # type
     env = process_env(GUANXI_URL_PORT=str(port), EMAIL_URL=f"filemail:///{mail_dir}")
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "runserver", "--noreload",
-             f"127.0.0.1:{port}"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                str(ROOT / "manage.py"),
+                "runserver",
+                "--noreload",
+                f"127.0.0.1:{port}",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
 
     def up() -> bool:
@@ -267,5 +306,6 @@ def sign_in(client, tenant, email: str) -> None:  # type: ignore[no-untyped-def]
     from core_crm.users.models import User
 
     with tenant_context(tenant):
-        client.force_login(User.objects.get(email=email),
-                           backend="django.contrib.auth.backends.ModelBackend")
+        client.force_login(
+            User.objects.get(email=email), backend="django.contrib.auth.backends.ModelBackend"
+        )

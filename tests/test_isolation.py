@@ -70,11 +70,10 @@ def test_same_cache_key_holds_one_value_per_tenant(alpha, beta):
         cache.delete("greeting")
 
 
-@pytest.mark.parametrize("path", ["/", "/accounts/email/", "/accounts/password/change/",
-                                  "/accounts/2fa/"])
-def test_signed_in_pages_need_a_session_on_their_own_host(
-    alpha, alpha_client, beta_client, path
-):
+@pytest.mark.parametrize(
+    "path", ["/", "/accounts/email/", "/accounts/password/change/", "/accounts/2fa/"]
+)
+def test_signed_in_pages_need_a_session_on_their_own_host(alpha, alpha_client, beta_client, path):
     sign_in(alpha_client, alpha, ALPHA.admin_email)
     assert alpha_client.get(path).status_code == 200
     beta_client.cookies["sessionid"] = alpha_client.cookies["sessionid"].value

@@ -12,13 +12,17 @@ from plugins.manager import _TenantHooks, get_plugin_manager, hookimpl
 
 
 def test_every_hookspec_is_prefixed_and_documented():
-    specs = [f for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
-             if hasattr(f, "guanxi_spec")]
+    specs = [
+        f
+        for name, f in inspect.getmembers(hookspecs, inspect.isfunction)
+        if hasattr(f, "guanxi_spec")
+    ]
     assert specs
     for spec in specs:
         assert spec.__name__.startswith("crm_"), spec.__name__
         assert (spec.__doc__ or "").strip(), f"{spec.__name__} has no docstring"
-        assert "Called" in spec.__doc__ and "Return" in spec.__doc__
+        doc = spec.__doc__ or ""
+        assert "Called" in doc and "Return" in doc
 
 
 def test_plugin_manager_loads_and_validates_hooks():
@@ -45,6 +49,7 @@ def test_hooks_for_leaves_out_modules_the_tenant_did_not_enable():
     tenant = SimpleNamespace(enabled_modules=["project_sales"])
 
     hooks = _TenantHooks(pm, {"project_sales"})
-    assert hooks.crm_navigation_items(tenant=tenant) == [[{"label": "Projects",
-                                                            "url": "/projects/"}]]
+    assert hooks.crm_navigation_items(tenant=tenant) == [
+        [{"label": "Projects", "url": "/projects/"}]
+    ]
     assert _TenantHooks(pm, set()).crm_navigation_items(tenant=tenant) == []

@@ -9,9 +9,18 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 # Set by the test settings in this process; a production process would not have them.
-TEST_ONLY = {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT",
-             "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SECURE_HSTS_SECONDS",
-             "SECURE_PROXY_SSL", "GUANXI_URL_SCHEME", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+TEST_ONLY = {
+    "SECRET_KEY",
+    "DEBUG",
+    "DJANGO_SETTINGS_MODULE",
+    "SECURE_SSL_REDIRECT",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_PROXY_SSL",
+    "GUANXI_URL_SCHEME",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def _run(args, **env):
@@ -19,7 +28,10 @@ def _run(args, **env):
     return subprocess.run(
         [sys.executable, str(ROOT / "manage.py"), *args],
         env={**base, "DJANGO_SETTINGS_MODULE": "guanxi.settings", **env},
-        capture_output=True, text=True, cwd=ROOT, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
 
 
@@ -53,13 +65,23 @@ def test_deploy_check_is_clean_in_production_settings():
 
 def test_base_domain_sets_allowed_hosts():
     result = subprocess.run(
-        [sys.executable, "-c",
-         "import django; django.setup(); from django.conf import settings; "
-         "print(settings.ALLOWED_HOSTS, settings.GUANXI_BASE_DOMAIN)"],
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "guanxi.settings", "DEBUG": "true",
-             "GUANXI_BASE_DOMAIN": "crm.example.org",
-             "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}"},
-        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; "
+            "print(settings.ALLOWED_HOSTS, settings.GUANXI_BASE_DOMAIN)",
+        ],
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "guanxi.settings",
+            "DEBUG": "true",
+            "GUANXI_BASE_DOMAIN": "crm.example.org",
+            "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'platform'}",
+        },
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "['crm.example.org', '.crm.example.org'] crm.example.org" in result.stdout

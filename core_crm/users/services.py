@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from allauth.account.models import EmailAddress
-from django.db import connection, transaction
+from django.db import transaction
+
+from tenants.db import tenant_connection
 
 from .models import User
 
@@ -33,13 +35,13 @@ def user_create(
             language=language,
         )
         EmailAddress.objects.create(user=user, email=email, primary=True, verified=False)
-        tenant = connection.tenant
+        tenant = tenant_connection().tenant
         workspace_member_add(tenant=tenant, email=email)
         if send_verification:
-            schema = connection.schema_name
+            schema = tenant_connection().schema_name
             transaction.on_commit(
                 lambda: send_verification_email.apply_async(
-                    args=[user.pk], headers={"_schema_name": schema}
+                    args=(user.pk,), headers={"_schema_name": schema}
                 )
             )
     return user

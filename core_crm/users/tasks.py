@@ -4,10 +4,11 @@ from allauth.account.models import EmailAddress, EmailConfirmationHMAC
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import connection
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
+
+from tenants.db import tenant_connection
 
 from .models import User
 
@@ -22,7 +23,7 @@ def send_verification_email(user_id: int) -> str | None:
     if address is None:
         return None
     key = EmailConfirmationHMAC(address).key
-    tenant = connection.tenant
+    tenant = tenant_connection().tenant
     with translation.override(user.language):
         context = {
             "user": user,

@@ -7,18 +7,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 
+from tenants.db import request_tenant
 from tenants.services import signin_token_redeem
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "users/dashboard.html", {"tenant": request.tenant})
+    return render(request, "users/dashboard.html", {"tenant": request_tenant(request)})
 
 
 @never_cache
 def handoff(request: HttpRequest, token: str) -> HttpResponse:
     """Redeem a sign-in token issued by the public site and sign the user in here."""
-    user_id = signin_token_redeem(tenant=request.tenant, token=token)
+    user_id = signin_token_redeem(tenant=request_tenant(request), token=token)
     user = get_user_model().objects.filter(pk=user_id, is_active=True).first() if user_id else None
     if user is None:
         return render(

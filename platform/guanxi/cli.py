@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +52,9 @@ def _free_port() -> int:
 
 def _create_database(conninfo: dict[str, str], name: str) -> None:
     import psycopg
+    from psycopg.conninfo import make_conninfo
 
-    with psycopg.connect(**conninfo, dbname="postgres", autocommit=True) as conn:
+    with psycopg.connect(make_conninfo("", **conninfo, dbname="postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -64,7 +66,7 @@ class Services:
     def __init__(self, *, for_tests: bool) -> None:
         self.for_tests = for_tests
         self.env: dict[str, str] = {}
-        self._embedded_pg = None
+        self._embedded_pg: Any = None
         self._redis_proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> dict[str, str]:
@@ -97,7 +99,7 @@ class Services:
         _say("PostgreSQL: starting the embedded server (data in .run/pgdata)")
         RUN_DIR.mkdir(exist_ok=True)
         self._embedded_pg = get_server(RUN_DIR / "pgdata", cleanup_mode="stop")
-        info = self._embedded_pg.get_postmaster_info()  # type: ignore[attr-defined]
+        info = self._embedded_pg.get_postmaster_info()
         if info.socket_dir is not None:
             host = str(info.socket_dir)
             conninfo = {"host": host, "user": "postgres"}
@@ -127,8 +129,19 @@ class Services:
         port = _free_port()
         (RUN_DIR / "redis").mkdir(parents=True, exist_ok=True)
         self._redis_proc = subprocess.Popen(
-            [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(RUN_DIR / "redis")],
+            [
+                server,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(RUN_DIR / "redis"),
+            ],
             stdout=subprocess.DEVNULL,
         )
         for _ in range(50):
@@ -207,8 +220,10 @@ def cmd_test(argv: Sequence[str]) -> int:
     try:
         env = _child_env(services.start())
         env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        _manage(["compile_translations", "--verbosity", "0"],
-                {**env, "DJANGO_SETTINGS_MODULE": "guanxi.settings_test"})
+        _manage(
+            ["compile_translations", "--verbosity", "0"],
+            {**env, "DJANGO_SETTINGS_MODULE": "guanxi.settings_test"},
+        )
         return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
     finally:
         services.stop()

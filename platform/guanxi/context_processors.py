@@ -1,12 +1,13 @@
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest
+
+from tenants.db import tenant_connection
 
 
 def guanxi(request: HttpRequest) -> dict[str, object]:
     """What every page needs: the current workspace (None on the public site) and its links."""
     tenant = getattr(request, "tenant", None)
-    is_public = tenant is None or connection.schema_name == settings.PUBLIC_SCHEMA_NAME
+    is_public = tenant is None or tenant_connection().schema_name == settings.PUBLIC_SCHEMA_NAME
     return {
         "workspace": None if is_public else tenant,
         "module_nav": [] if is_public else _module_navigation(tenant),

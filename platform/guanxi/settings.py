@@ -35,9 +35,7 @@ GUANXI_BASE_DOMAIN = env.str("GUANXI_BASE_DOMAIN", default="localhost").lower()
 # How links in emails and cross-subdomain redirects are built: scheme and port suffix.
 GUANXI_URL_SCHEME = env.str("GUANXI_URL_SCHEME", default="http" if DEBUG else "https")
 GUANXI_URL_PORT = env.str("GUANXI_URL_PORT", default="")
-ALLOWED_HOSTS = env.list(
-    "ALLOWED_HOSTS", default=[GUANXI_BASE_DOMAIN, f".{GUANXI_BASE_DOMAIN}"]
-)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[GUANXI_BASE_DOMAIN, f".{GUANXI_BASE_DOMAIN}"])
 CSRF_TRUSTED_ORIGINS = env.list(
     "CSRF_TRUSTED_ORIGINS",
     default=[
@@ -50,11 +48,50 @@ GUANXI_RESERVED_SUBDOMAINS = frozenset(
     env.list(
         "GUANXI_RESERVED_SUBDOMAINS",
         default=[
-            "www", "api", "admin", "public", "static", "media", "mail", "email", "smtp", "imap",
-            "pop", "ftp", "app", "apps", "auth", "login", "signup", "register", "account",
-            "accounts", "billing", "status", "help", "support", "docs", "blog", "cdn", "assets",
-            "dashboard", "console", "demo", "test", "dev", "staging", "internal", "root",
-            "system", "guanxi", "template", "tenant", "tenants", "health", "metrics", "webhook",
+            "www",
+            "api",
+            "admin",
+            "public",
+            "static",
+            "media",
+            "mail",
+            "email",
+            "smtp",
+            "imap",
+            "pop",
+            "ftp",
+            "app",
+            "apps",
+            "auth",
+            "login",
+            "signup",
+            "register",
+            "account",
+            "accounts",
+            "billing",
+            "status",
+            "help",
+            "support",
+            "docs",
+            "blog",
+            "cdn",
+            "assets",
+            "dashboard",
+            "console",
+            "demo",
+            "test",
+            "dev",
+            "staging",
+            "internal",
+            "root",
+            "system",
+            "guanxi",
+            "template",
+            "tenant",
+            "tenants",
+            "health",
+            "metrics",
+            "webhook",
             "webhooks",
         ],
     )
@@ -211,8 +248,10 @@ AUTHENTICATION_BACKENDS = [
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]

@@ -23,12 +23,12 @@ if not os.environ.get("GUANXI_TEST_CHILD"):
     os.environ["GUANXI_CELERY_QUEUE"] = f"guanxi-test-{os.getpid()}"
     os.environ["CACHE_KEY_PREFIX"] = f"guanxi-test-{os.getpid()}"
 
-from .settings import *  # noqa: E402,F403
-from .settings import STORAGES  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
-STATIC_ROOT = None  # files come from the finders; nothing is collected for tests
+STATIC_ROOT = None  # type: ignore[assignment]  # files come from the finders; nothing is collected for tests
 STORAGES = {
     **STORAGES,
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

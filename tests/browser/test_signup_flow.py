@@ -28,16 +28,28 @@ def test_two_companies_sign_up_and_each_sees_only_its_own_workspace(browser: Bro
     first_slug, second_slug = f"harbor-{suffix}", f"summit-{suffix}"
 
     first = browser.new_context().new_page()
-    sign_up(first, live_app, company="Harbor Logistics", slug=first_slug, name="Chen Jing",
-            email="chen@harbor.example")
+    sign_up(
+        first,
+        live_app,
+        company="Harbor Logistics",
+        slug=first_slug,
+        name="Chen Jing",
+        email="chen@harbor.example",
+    )
     expect(first).to_have_url(live_app.url(f"{first_slug}.localhost", "/"))
     expect(first.get_by_test_id("dashboard-heading")).to_have_text("Welcome, Chen")
     expect(first.get_by_test_id("workspace-name")).to_have_text("Harbor Logistics")
     expect(first.get_by_test_id("trial-banner")).to_contain_text("Your free trial ends in 1")
 
     second = browser.new_context().new_page()
-    sign_up(second, live_app, company="Summit Machines", slug=second_slug, name="Wang Fang",
-            email="wang@summit.example")
+    sign_up(
+        second,
+        live_app,
+        company="Summit Machines",
+        slug=second_slug,
+        name="Wang Fang",
+        email="wang@summit.example",
+    )
     expect(second).to_have_url(live_app.url(f"{second_slug}.localhost", "/"))
     expect(second.get_by_test_id("workspace-name")).to_have_text("Summit Machines")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from django.conf import settings
 from django.core import management
 from django.db import connection
@@ -74,10 +73,12 @@ def test_provisioning_recreates_a_missing_template_before_cloning(db, monkeypatc
     assert not schema_exists(settings.TENANT_BASE_SCHEMA)
     clones = []
     real_clone = provisioning.clone_from_template
-    monkeypatch.setattr(
-        provisioning, "clone_from_template",
-        lambda base, new: clones.append(new) or real_clone(base, new),
-    )
+
+    def spy_clone(base, new):
+        clones.append(new)
+        real_clone(base, new)
+
+    monkeypatch.setattr(provisioning, "clone_from_template", spy_clone)
 
     provision_tenant(slug="after-drop", name="After Drop")
 
@@ -88,8 +89,11 @@ def test_provisioning_recreates_a_missing_template_before_cloning(db, monkeypatc
 def test_without_a_template_setting_the_schema_is_migrated(db, settings, monkeypatch):
     """The fallback stays correct: the same tables, made by migrations."""
     settings.TENANT_CREATION_FAKES_MIGRATIONS = False
-    monkeypatch.setattr(provisioning, "clone_from_template",
-                        lambda *a: pytest.fail("cloned although cloning is off"))
+    monkeypatch.setattr(
+        provisioning,
+        "clone_from_template",
+        lambda *a: pytest.fail("cloned although cloning is off"),
+    )
     provision_tenant(slug="migrated-co", name="Migrated Co")
     with schema_context("migrated-co"):
         applied = MigrationRecorder(connection).applied_migrations()

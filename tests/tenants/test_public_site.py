@@ -22,8 +22,9 @@ def test_landing_page_shows_the_plans_and_signup(public_client):
     assert 'href="/signup/"' in page
 
 
-@pytest.mark.parametrize("host", ["nowhere.localhost", "no-such-co.localhost:8000",
-                                  "www.nowhere.localhost"])
+@pytest.mark.parametrize(
+    "host", ["nowhere.localhost", "no-such-co.localhost:8000", "www.nowhere.localhost"]
+)
 def test_unknown_subdomain_gets_a_friendly_404_page(db, host):
     response = Client(HTTP_HOST=host).get("/")
     assert response.status_code == 404
@@ -67,8 +68,9 @@ def test_suspended_and_canceled_workspaces_say_so(alpha, alpha_client, status, t
     assert alpha_client.get("/healthz").status_code == 200
 
 
-@pytest.mark.parametrize("status", [Tenant.Status.TRIALING, Tenant.Status.ACTIVE,
-                                    Tenant.Status.PAST_DUE])
+@pytest.mark.parametrize(
+    "status", [Tenant.Status.TRIALING, Tenant.Status.ACTIVE, Tenant.Status.PAST_DUE]
+)
 def test_open_workspaces_serve_their_login_page(alpha, alpha_client, status):
     alpha.status = status
     alpha.save()
@@ -77,8 +79,7 @@ def test_open_workspaces_serve_their_login_page(alpha, alpha_client, status):
     assert "Sign in to Alpha Trading" in response.content.decode()
 
 
-@pytest.mark.parametrize("host", ["localhost", "alpha.localhost", "nowhere.localhost",
-                                  "10.0.0.7"])
+@pytest.mark.parametrize("host", ["localhost", "alpha.localhost", "nowhere.localhost", "10.0.0.7"])
 def test_health_endpoints_answer_on_every_host(db, host):
     client = Client(HTTP_HOST=host)
     live = client.get("/healthz")
@@ -115,8 +116,12 @@ def test_workspace_finder_emails_the_links_of_every_workspace(
 
     beta = T.objects.get(schema_name=BETA.slug)
     with tenant_context(beta):
-        user_create(email=ALPHA.admin_email, full_name="Also in Beta", password="x" * 12,
-                    send_verification=False)
+        user_create(
+            email=ALPHA.admin_email,
+            full_name="Also in Beta",
+            password="x" * 12,
+            send_verification=False,
+        )
 
     with django_capture_on_commit_callbacks(execute=True):
         response = public_client.post("/find-workspace/", {"email": "Admin@Alpha.test"})

@@ -61,8 +61,10 @@ def test_logout_ends_the_session(alpha_client):
 
 
 def test_failed_logins_are_throttled_per_workspace(alpha_client, beta_client, settings):
-    settings.ACCOUNT_RATE_LIMITS = {**settings.ACCOUNT_RATE_LIMITS,
-                                    "login_failed": "3/m/ip,3/5m/key"}
+    settings.ACCOUNT_RATE_LIMITS = {
+        **settings.ACCOUNT_RATE_LIMITS,
+        "login_failed": "3/m/ip,3/5m/key",
+    }
     for _ in range(3):
         login(alpha_client, ALPHA.admin_email, "wrong-password")
 
@@ -78,14 +80,16 @@ def test_password_reset_by_email(alpha_client):
     response = alpha_client.post("/accounts/password/reset/", {"email": ALPHA.rep_email})
     assert response.status_code == 302
     assert len(mail.outbox) == 1
-    link = re.search(r"http://alpha\.localhost(/accounts/password/reset/key/\S+)",
-                     mail.outbox[0].body)
+    link = re.search(
+        r"http://alpha\.localhost(/accounts/password/reset/key/\S+)", mail.outbox[0].body
+    )
     assert link, mail.outbox[0].body
 
     form_page = alpha_client.get(link.group(1), follow=True)
     action = form_page.redirect_chain[-1][0] if form_page.redirect_chain else link.group(1)
-    done = alpha_client.post(action, {"password1": "a-brand-new-passphrase",
-                                      "password2": "a-brand-new-passphrase"})
+    done = alpha_client.post(
+        action, {"password1": "a-brand-new-passphrase", "password2": "a-brand-new-passphrase"}
+    )
     assert done.status_code == 302
 
     assert login(alpha_client, ALPHA.rep_email).status_code == 200  # old password refused
@@ -97,13 +101,15 @@ def test_password_reset_for_another_workspaces_user_sends_nothing_useful(alpha_c
     assert all("/accounts/password/reset/key/" not in m.body for m in mail.outbox)
 
 
-def test_verification_link_from_the_signup_email_verifies_the_address(alpha, alpha_client,
-                                                                       eager_celery):
+def test_verification_link_from_the_signup_email_verifies_the_address(
+    alpha, alpha_client, eager_celery
+):
     with tenant_context(alpha):
         send_verification_email.delay(1)
     assert mail.outbox[0].to == [ALPHA.admin_email]
-    path = re.search(r"http://alpha\.localhost(/accounts/confirm-email/\S+)",
-                     mail.outbox[0].body).group(1)
+    path = re.search(
+        r"http://alpha\.localhost(/accounts/confirm-email/\S+)", mail.outbox[0].body
+    ).group(1)
 
     assert alpha_client.get(path).status_code == 200
     assert alpha_client.post(path).status_code == 302
