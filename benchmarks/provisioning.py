@@ -26,7 +26,8 @@ BENCH_DB = "guanxi_bench"
 def _scratch_database_url() -> str:
     url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi")
     parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{BENCH_DB}"))
+    # Keep everything but the database name (a socket directory may precede it in the path).
+    return urlunsplit(parts._replace(path=parts.path.rsplit("/", 1)[0] + f"/{BENCH_DB}"))
 
 
 def _maintenance(url: str, *statements: str) -> None:

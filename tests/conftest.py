@@ -160,12 +160,13 @@ def test_database_url() -> str:
 
     s = connection.settings_dict
     host = s.get("HOST") or "127.0.0.1"
-    netloc_host = quote(host, safe="") if host.startswith("/") else host
-    port = f":{s['PORT']}" if s.get("PORT") else ""
     auth = quote(s.get("USER") or "postgres")
     if s.get("PASSWORD"):
         auth += ":" + quote(s["PASSWORD"])
-    return f"postgres://{auth}@{netloc_host}{port}/{s['NAME']}"
+    if host.startswith("/"):  # a unix socket directory goes in the path (django-environ)
+        return f"postgres://{auth}@/{host}/{s['NAME']}"
+    port = f":{s['PORT']}" if s.get("PORT") else ""
+    return f"postgres://{auth}@{host}{port}/{s['NAME']}"
 
 
 def process_env(**extra: str) -> dict[str, str]:

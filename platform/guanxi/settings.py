@@ -231,12 +231,12 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = 15 * 60
-CELERY_BEAT_SCHEDULER = "tenant_schemas_celery.scheduler:TenantAwareScheduler"
+CELERY_BEAT_SCHEDULER = "guanxi.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "purge-expired-signin-tokens": {
         "task": "tenants.tasks.purge_expired_signin_tokens",
         "schedule": 15 * 60,
-        "tenancy_options": {"public": True, "all_tenants": False},
+        "tenant_schemas": ["public"],
     },
 }
 

@@ -1,0 +1,40 @@
+"""Beat sends periodic work to the right schemas, never to the template."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from guanxi.beat import Scheduler
+from guanxi.celery_app import app
+
+
+def test_beat_targets_customer_workspaces_but_not_the_template(alpha, beta):
+    schemas = set(Scheduler.get_queryset().values_list("schema_name", flat=True))
+    assert {"alpha", "beta"} <= schemas
+    assert settings.TENANT_BASE_SCHEMA not in schemas
+
+
+def test_public_schedule_entries_run_in_the_public_schema(db):
+    scheduler = Scheduler.__new__(Scheduler)
+    entries = scheduler._tenant_aware_beat_schedule_to_dict(settings.CELERY_BEAT_SCHEDULE)
+    entry = entries["purge-expired-signin-tokens@public"]
+    assert entry["task"] == "tenants.tasks.purge_expired_signin_tokens"
+    assert entry["options"]["headers"]["_schema_name"] == "public"
+    assert app.conf.beat_scheduler == "guanxi.beat:Scheduler"
+
+
+def test_purge_removes_only_expired_tokens(alpha):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from tenants.models import SigninToken
+    from tenants.services import signin_token_issue
+    from tenants.tasks import purge_expired_signin_tokens
+
+    signin_token_issue(tenant=alpha, user_id=1)
+    signin_token_issue(tenant=alpha, user_id=2)
+    SigninToken.objects.filter(user_id=2).update(expires_at=timezone.now() - timedelta(hours=1))
+
+    assert purge_expired_signin_tokens() == 1
+    assert list(SigninToken.objects.values_list("user_id", flat=True)) == [1]
