@@ -11,5 +11,5 @@ class Scheduler(TenantAwarePersistentScheduler):
     customer workspace (not the public schema, not the template)."""
 
     @classmethod
-    def get_queryset(cls) -> QuerySet:  # type: ignore[type-arg]
+    def get_queryset(cls) -> QuerySet:
         return super().get_queryset().filter(is_template=False)
