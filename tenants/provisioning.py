@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
 
+from .cloning import clone_schema_fast
 from .db import tenant_connection
 
 if TYPE_CHECKING:
@@ -39,7 +40,15 @@ def install_clone_function() -> None:
 
 
 def clone_from_template(base: str, new: str) -> None:
-    """Copy the template schema, tables and rows (migration records included), to `new`."""
+    """Copy the template schema, tables and rows (migration records included), to `new`.
+
+    Uses the cached DDL plan of tenants.cloning; a template holding objects the plan does not
+    copy is cloned by django-tenants' clone_schema() function instead.
+    """
+    if schema_exists(new, case_sensitive=False):
+        raise ValidationError("New schema name already exists")
+    if clone_schema_fast(base, new):
+        return
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT 1 FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "

@@ -233,10 +233,9 @@ def cmd_test(argv: Sequence[str]) -> int:
     try:
         env = _child_env(services.start())
         env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        _manage(
-            ["compile_translations", "--verbosity", "0"],
-            {**env, "DJANGO_SETTINGS_MODULE": "guanxi.settings_test"},
-        )
+        # Importing this package set DJANGO_SETTINGS_MODULE for the app; tests use their own.
+        env["DJANGO_SETTINGS_MODULE"] = "guanxi.settings_test"
+        _manage(["compile_translations", "--verbosity", "0"], env)
         return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
     finally:
         services.stop()
