@@ -65,13 +65,14 @@ def fingerprint(template: str) -> str:
         """,
         [template, template, template],
     )
-    migrations = _rows(f"SELECT count(*), max(id) FROM {_quote(template)}.django_migrations", [])
+    table = f"{_quote(template)}.django_migrations"
+    migrations = _rows(f"SELECT count(*), max(id) FROM {table}", [])  # noqa: S608 (quoted name)
     return f"{rows[0][0]}:{migrations[0][0]}:{migrations[0][1]}"
 
 
 def _unsupported(template: str) -> str | None:
     """Why the plan cannot copy this template, or None when it can."""
-    checks = [
+    checks: list[tuple[str, str, list[Any]]] = [
         (
             "relations other than tables",
             """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -181,15 +182,18 @@ def build_plan(template: str) -> ClonePlan | None:
     for oid, name in tables:
         cols = [(col, ident) for rel, col, ident, gen in columns if rel == oid and not gen]
         col_list = ", ".join(_quote(col) for col, _ in cols)
+        # Identifiers below come from pg_catalog and are quoted: nothing user-supplied.
         statements.append(
-            f"INSERT INTO __SCHEMA__.{_quote(name)} ({col_list}) OVERRIDING SYSTEM VALUE "
+            f"INSERT INTO __SCHEMA__.{_quote(name)} ({col_list}) OVERRIDING SYSTEM VALUE "  # noqa: S608
             f"SELECT {col_list} FROM {src}.{_quote(name)}"
         )
         for col, ident in cols:
             if ident:
                 target = f"__SCHEMA__.{_quote(name)}"
+                literal_target = target.replace("'", "''")
+                literal_col = col.replace("'", "''")
                 statements.append(
-                    f"SELECT setval(pg_get_serial_sequence('{target}', '{col}'), "
+                    f"SELECT setval(pg_get_serial_sequence('{literal_target}', '{literal_col}'), "  # noqa: S608
                     f"coalesce(max({_quote(col)}), 1), max({_quote(col)}) IS NOT NULL) "
                     f"FROM {target}"
                 )

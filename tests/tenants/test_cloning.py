@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.conf import settings
 from django.db import connection
@@ -13,7 +15,7 @@ from tenants.provisioning import clone_from_template
 TEMPLATE = "tenant_template"
 
 
-def catalog(schema: str) -> dict[str, object]:
+def catalog(schema: str) -> dict[str, Any]:
     """Everything about a schema that migrations and queries depend on, with its name removed."""
 
     def q(sql: str) -> list[tuple[object, ...]]:
@@ -146,11 +148,12 @@ def test_templates_the_plan_cannot_copy_fall_back_to_the_clone_function(db, ddl,
     assert cloning.clone_plan(TEMPLATE) is None
     used = []
     real = CloneSchema._create_clone_schema_function
-    monkeypatch.setattr(
-        CloneSchema,
-        "_create_clone_schema_function",
-        lambda self: used.append(True) or real(self),
-    )
+
+    def spy(self):
+        used.append(True)
+        real(self)
+
+    monkeypatch.setattr(CloneSchema, "_create_clone_schema_function", spy)
     with connection.cursor() as cursor:
         cursor.execute("DROP FUNCTION IF EXISTS public.clone_schema(text, text, cloneparms[])")
 
