@@ -46,24 +46,39 @@ def _rows(sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
 
 
 def fingerprint(template: str) -> str:
-    """Changes whenever the template's tables, columns, constraints or indexes change."""
+    """Changes whenever anything the plan copies, or refuses to copy, changes in the template:
+    relations, columns, defaults, constraints, functions, triggers, types, migration records."""
     rows = _rows(
         """
-        SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), ''))
-        FROM (
-            SELECT c.relname::text || ':' || c.relkind::text || ':' || c.relnatts::text AS x
-            FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = %s
+        WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %s)
+        SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
+            SELECT 'rel:' || c.relname::text || ':' || c.relkind::text AS x
+            FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)
             UNION ALL
-            SELECT con.conname::text || ':' || con.contype::text
-            FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace
-            WHERE n.nspname = %s
+            SELECT 'col:' || c.relname::text || '.' || a.attname::text || ':'
+                   || a.atttypid::text || ':' || a.atttypmod::text || ':'
+                   || a.attnotnull::text || ':' || a.attidentity::text || ':'
+                   || a.attgenerated::text || ':'
+                   || coalesce(md5(pg_get_expr(d.adbin, d.adrelid)), '')
+            FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+            WHERE c.relnamespace IN (SELECT oid FROM ns) AND a.attnum > 0
+              AND NOT a.attisdropped
             UNION ALL
-            SELECT 'rows:' || count(*) FROM pg_class c JOIN pg_namespace n
-                ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = 'django_migrations'
+            SELECT 'con:' || con.conname::text || ':' || md5(pg_get_constraintdef(con.oid))
+            FROM pg_constraint con WHERE con.connamespace IN (SELECT oid FROM ns)
+            UNION ALL
+            SELECT 'fn:' || p.proname::text FROM pg_proc p
+            WHERE p.pronamespace IN (SELECT oid FROM ns)
+            UNION ALL
+            SELECT 'tg:' || t.tgname::text FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+            WHERE c.relnamespace IN (SELECT oid FROM ns) AND NOT t.tgisinternal
+            UNION ALL
+            SELECT 'ty:' || t.typname::text FROM pg_type t
+            WHERE t.typnamespace IN (SELECT oid FROM ns) AND t.typtype IN ('d', 'e', 'r', 'm')
         ) parts
         """,
-        [template, template, template],
+        [template],
     )
     table = f"{_quote(template)}.django_migrations"
     migrations = _rows(f"SELECT count(*), max(id) FROM {table}", [])  # noqa: S608 (quoted name)

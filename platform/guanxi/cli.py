@@ -228,6 +228,41 @@ def cmd_run(argv: Sequence[str]) -> int:
         services.stop()
 
 
+def _drop_databases_of_dead_runs(database_url: str) -> None:
+    """Test databases of `make test` runs that were killed before pytest could drop them."""
+    import re
+
+    import environ
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    cfg = environ.Env.db_url_config(database_url)
+    parts = {
+        "host": cfg.get("HOST"),
+        "port": cfg.get("PORT"),
+        "user": cfg.get("USER"),
+        "password": cfg.get("PASSWORD"),
+    }
+    conninfo = make_conninfo("", dbname="postgres", **{k: str(v) for k, v in parts.items() if v})
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        names = [
+            r[0]
+            for r in conn.execute(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'test\\_guanxi\\_r%'"
+            )
+        ]
+        for name in names:
+            match = re.match(r"test_guanxi_r(\d+)", name)
+            if match is None:
+                continue
+            try:
+                os.kill(int(match.group(1)), 0)
+            except ProcessLookupError:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+            except PermissionError:
+                pass
+
+
 def cmd_test(argv: Sequence[str]) -> int:
     services = Services(for_tests=True)
     try:
@@ -235,6 +270,8 @@ def cmd_test(argv: Sequence[str]) -> int:
         env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         # Importing this package set DJANGO_SETTINGS_MODULE for the app; tests use their own.
         env["DJANGO_SETTINGS_MODULE"] = "guanxi.settings_test"
+        env["GUANXI_TEST_RUN_ID"] = str(os.getpid())
+        _drop_databases_of_dead_runs(env["DATABASE_URL"])
         _manage(["compile_translations", "--verbosity", "0"], env)
         return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
     finally:

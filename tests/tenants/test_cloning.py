@@ -143,6 +143,7 @@ def test_plan_is_cached_until_the_template_changes(db):
     ],
 )
 def test_templates_the_plan_cannot_copy_fall_back_to_the_clone_function(db, ddl, monkeypatch):
+    assert cloning.clone_plan(TEMPLATE) is not None  # a cached plan must not hide the change
     with connection.cursor() as cursor:
         cursor.execute(ddl.format(t=TEMPLATE))
     assert cloning.clone_plan(TEMPLATE) is None
