@@ -23,7 +23,10 @@ $(NODE_STAMP): package.json package-lock.json
 $(CSS): $(NODE_STAMP) static/src/app.css $(shell find templates tenants core_crm plugins -name '*.html' 2>/dev/null)
 	npm run --silent build
 
-install: $(PY_STAMP) $(CSS)
+.env:
+	printf '# Development settings for this checkout (git-ignored). Deployments set real ones.\nDEBUG=1\n' > $@
+
+install: $(PY_STAMP) $(CSS) .env
 
 run: install
 	$(PY) -m guanxi.cli run

@@ -31,20 +31,9 @@ def _scratch_database_url() -> str:
 
 
 def _maintenance(url: str, *statements: str) -> None:
-    """Run statements on the server's `postgres` database (to create or drop the scratch one)."""
-    import environ
-    import psycopg
-    from psycopg.conninfo import make_conninfo
+    from guanxi.cli import maintenance_connection
 
-    cfg = environ.Env.db_url_config(url)
-    parts = {
-        "host": cfg.get("HOST"),
-        "port": cfg.get("PORT"),
-        "user": cfg.get("USER"),
-        "password": cfg.get("PASSWORD"),
-    }
-    conninfo = make_conninfo("", dbname="postgres", **{k: str(v) for k, v in parts.items() if v})
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with maintenance_connection(url) as conn:
         for statement in statements:
             conn.execute(statement.encode())
 

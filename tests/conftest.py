@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -195,6 +196,22 @@ def wait_for(predicate, timeout: float, what: str, log: Path | None = None) -> N
     raise RuntimeError(f"{what} did not come up within {timeout}s\n{tail}")
 
 
+@contextmanager
+def running(command: list[str], env: dict[str, str], log: Path, ready, what: str) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Run `command` until the block ends; wait until `ready()` first, showing its log if not."""
+    with log.open("w") as out:
+        proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(ready, 60, what, log)
+        yield
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 @dataclass
 class Worker:
     mail_dir: Path
@@ -210,45 +227,27 @@ def celery_worker(django_db_setup, tmp_path_factory) -> Iterator[Worker]:  # typ
     log = tmp_path_factory.mktemp("worker-log") / "worker.log"
     node = f"guanxi-test-{os.getpid()}@localhost"
     env = process_env(EMAIL_URL=f"filemail:///{mail_dir}")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "guanxi.celery_app",
-                "worker",
-                "--pool",
-                "solo",
-                "-n",
-                node,
-                "-Q",
-                env["GUANXI_CELERY_QUEUE"],
-                "--without-gossip",
-                "--without-mingle",
-                "-l",
-                "INFO",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for(
-            lambda: bool(app.control.ping(destination=[node], timeout=0.5)),
-            60,
-            "Celery worker",
-            log,
-        )
+    command = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "guanxi.celery_app",
+        "worker",
+        "--pool",
+        "solo",
+        "-n",
+        node,
+        "-Q",
+        env["GUANXI_CELERY_QUEUE"],
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "INFO",
+    ]
+    ready = lambda: bool(app.control.ping(destination=[node], timeout=0.5))  # noqa: E731
+    with running(command, env, log, ready, "Celery worker"):
         yield Worker(mail_dir=mail_dir, log=log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 @dataclass
@@ -267,20 +266,13 @@ def live_app(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:  # type
     mail_dir = tmp_path_factory.mktemp("server-mail")
     log = tmp_path_factory.mktemp("server-log") / "server.log"
     env = process_env(GUANXI_URL_PORT=str(port), EMAIL_URL=f"filemail:///{mail_dir}")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                str(ROOT / "manage.py"),
-                "runserver",
-                "--noreload",
-                f"127.0.0.1:{port}",
-            ],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    command = [
+        sys.executable,
+        str(ROOT / "manage.py"),
+        "runserver",
+        "--noreload",
+        f"127.0.0.1:{port}",
+    ]
 
     def up() -> bool:
         try:
@@ -289,15 +281,8 @@ def live_app(django_db_setup, tmp_path_factory) -> Iterator[LiveServer]:  # type
         except OSError:
             return False
 
-    try:
-        wait_for(up, 60, "App server", log)
+    with running(command, env, log, up, "App server"):
         yield LiveServer(port=port, mail_dir=mail_dir)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def sign_in(client, tenant, email: str) -> None:  # type: ignore[no-untyped-def]

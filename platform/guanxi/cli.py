@@ -49,6 +49,25 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def maintenance_connection(database_url: str) -> Any:
+    """An autocommit connection to the `postgres` database of DATABASE_URL's server, for
+    creating and dropping databases."""
+    import environ
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    cfg = environ.Env.db_url_config(database_url)
+    parts = {
+        "host": cfg.get("HOST"),
+        "port": cfg.get("PORT"),
+        "user": cfg.get("USER"),
+        "password": cfg.get("PASSWORD"),
+        "connect_timeout": "5",
+    }
+    conninfo = make_conninfo("", dbname="postgres", **{k: str(v) for k, v in parts.items() if v})
+    return psycopg.connect(conninfo, autocommit=True)
+
+
 def _create_database(conninfo: dict[str, str], name: str) -> None:
     import psycopg
     from psycopg.conninfo import make_conninfo
@@ -56,7 +75,7 @@ def _create_database(conninfo: dict[str, str], name: str) -> None:
     with psycopg.connect(make_conninfo("", **conninfo, dbname="postgres"), autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
-            conn.execute(f'CREATE DATABASE "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"'.encode())
 
 
 class Services:
@@ -232,19 +251,7 @@ def _drop_databases_of_dead_runs(database_url: str) -> None:
     """Test databases of `make test` runs that were killed before pytest could drop them."""
     import re
 
-    import environ
-    import psycopg
-    from psycopg.conninfo import make_conninfo
-
-    cfg = environ.Env.db_url_config(database_url)
-    parts = {
-        "host": cfg.get("HOST"),
-        "port": cfg.get("PORT"),
-        "user": cfg.get("USER"),
-        "password": cfg.get("PASSWORD"),
-    }
-    conninfo = make_conninfo("", dbname="postgres", **{k: str(v) for k, v in parts.items() if v})
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with maintenance_connection(database_url) as conn:
         names = [
             r[0]
             for r in conn.execute(

@@ -17,6 +17,11 @@ BASE_DIR = Path(__file__).resolve().parents[2]
 RUN_DIR = BASE_DIR / ".run"
 
 env = environ.Env()
+# A development checkout has a git-ignored .env written by `make install` (DEBUG=1), so
+# `manage.py` works there without exports. Deployments have none and stay strict; the test
+# settings skip it so tests do not depend on the checkout.
+if not env.bool("GUANXI_IGNORE_DOTENV", default=False) and (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env")
 
 INSECURE_SECRET_KEY = "django-insecure-guanxi-local-development-only"  # noqa: S105
 

@@ -6,6 +6,7 @@ for a fake.
 
 import os
 
+os.environ["GUANXI_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-" + "x" * 40)
 os.environ.setdefault("GUANXI_URL_SCHEME", "http")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
