@@ -36,6 +36,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     is_staff = models.BooleanField(_("platform staff"), default=False)
     is_workspace_admin = models.BooleanField(_("workspace admin"), default=False)
+    role = models.ForeignKey(
+        "access.Role",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
+        verbose_name=_("role"),
+    )
     language = models.CharField(_("language"), max_length=10, default="en")
     time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
     date_joined = models.DateTimeField(default=timezone.now)

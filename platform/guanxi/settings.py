@@ -110,6 +110,7 @@ SHARED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "core_crm.users",
+    "core_crm.access",  # users (also in public, for operators) point at roles
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.admin",
@@ -127,10 +128,13 @@ TENANT_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "core_crm.users",
+    "core_crm.access",
     "django.contrib.sessions",
     "allauth",
     "allauth.account",
     "allauth.mfa",
+    "core_crm.audit",
+    "core_crm.customers",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 

@@ -1,0 +1,1 @@
+"""Who may do what: teams, roles (permission profiles with scopes) and record sharing."""

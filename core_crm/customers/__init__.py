@@ -1,0 +1,1 @@
+"""Customers: accounts, contacts, leads, picklists and tags, under record security."""

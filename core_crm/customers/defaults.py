@@ -1,0 +1,62 @@
+"""Picklist values every workspace starts with, in English and Simplified Chinese."""
+
+PICKLIST_DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
+    "source": [
+        ("website", "Website", "官网"),
+        ("referral", "Referral", "客户推荐"),
+        ("trade-fair", "Trade fair", "展会"),
+        ("cold-call", "Cold call", "电话陌拜"),
+        ("advertising", "Advertising", "广告"),
+        ("partner", "Partner", "合作伙伴"),
+        ("social-media", "Social media", "社交媒体"),
+        ("other", "Other", "其他"),
+    ],
+    "industry": [
+        ("manufacturing", "Manufacturing", "制造业"),
+        ("retail", "Retail", "零售"),
+        ("consumer-goods", "Consumer goods", "消费品"),
+        ("construction", "Construction", "建筑"),
+        ("it", "Information technology", "信息技术"),
+        ("finance", "Finance", "金融"),
+        ("healthcare", "Healthcare", "医疗健康"),
+        ("education", "Education", "教育"),
+        ("logistics", "Logistics", "物流"),
+        ("energy", "Energy", "能源"),
+        ("government", "Government", "政府"),
+        ("other", "Other", "其他"),
+    ],
+    "account_status": [
+        ("active", "Active", "活跃"),
+        ("dormant", "Dormant", "休眠"),
+        ("at-risk", "At risk", "有流失风险"),
+        ("lost", "Lost", "已流失"),
+    ],
+    "relationship": [
+        ("new", "New relationship", "新建关系"),
+        ("developing", "Developing", "发展中"),
+        ("established", "Established", "稳定合作"),
+        ("strategic", "Strategic", "战略合作"),
+    ],
+    "intention": [
+        ("high", "High", "高"),
+        ("medium", "Medium", "中"),
+        ("low", "Low", "低"),
+        ("none", "None yet", "暂无"),
+    ],
+    "disqualify_reason": [
+        ("no-budget", "No budget", "没有预算"),
+        ("no-need", "No need", "没有需求"),
+        ("competitor", "Chose a competitor", "选择了竞争对手"),
+        ("unreachable", "Unreachable", "联系不上"),
+        ("duplicate", "Duplicate", "重复线索"),
+        ("spam", "Spam", "垃圾信息"),
+    ],
+    "contact_role": [
+        ("decision-maker", "Decision maker", "决策者"),
+        ("economic-buyer", "Economic buyer", "经济决策人"),
+        ("technical-buyer", "Technical buyer", "技术决策人"),
+        ("user", "User", "使用者"),
+        ("influencer", "Influencer", "影响者"),
+        ("purchasing", "Purchasing", "采购"),
+    ],
+}

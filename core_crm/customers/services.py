@@ -1,0 +1,176 @@
+"""Writes on accounts, contacts and leads: permission check, invariants, audit entry, in one
+transaction. The REST API and the HTML pages both call these; neither writes models itself."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import ForeignKey, ManyToManyField, Model
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from core_crm.access.models import Action
+from core_crm.access.policy import PermissionDenied, can, require_create
+from core_crm.audit.models import AuditEntry
+from core_crm.audit.services import audit, diff, snapshot
+from core_crm.users.models import User
+
+from .models import Account, Contact, Employment, Lead, PicklistValue
+
+R = TypeVar("R", Account, Contact, Lead)
+
+OBJECT_TYPE: dict[type[Model], str] = {Account: "account", Contact: "contact", Lead: "lead"}
+# Never taken from input: who owns a record changes only through reassignment.
+PROTECTED_FIELDS = {
+    "id",
+    "pk",
+    "owner",
+    "owner_id",
+    "created_at",
+    "updated_at",
+    "converted_account",
+    "converted_contact",
+    "converted_at",
+}
+
+
+def _fields(model: type[Model]) -> list[str]:
+    return [f.name for f in model._meta.concrete_fields if f.name not in {"id", "updated_at"}]
+
+
+def _validate(obj: Model) -> None:
+    """Model validation plus the rules that span fields; errors name their field."""
+    errors: dict[str, list[str]] = {}
+    for field in obj._meta.concrete_fields:
+        if isinstance(field, ForeignKey) and field.related_model is PicklistValue:
+            value = getattr(obj, field.name)
+            expected = field.remote_field.limit_choices_to["picklist"]  # type: ignore[index]
+            if value is not None and value.picklist != expected:
+                errors.setdefault(field.name, []).append(
+                    _("“%(value)s” is not a value of this list.") % {"value": value.label}
+                )
+    if isinstance(obj, Account) and obj.parent_id is not None:
+        seen, parent = {obj.pk}, obj.parent
+        while parent is not None:
+            if parent.pk in seen:
+                errors.setdefault("parent", []).append(
+                    _("An account cannot be its own parent, directly or through others.")
+                )
+                break
+            seen.add(parent.pk)
+            parent = parent.parent
+    if (
+        isinstance(obj, Lead)
+        and obj.status == Lead.Status.DISQUALIFIED
+        and not obj.disqualify_reason_id
+    ):
+        errors.setdefault("disqualify_reason", []).append(_("Say why the lead is disqualified."))
+    try:
+        obj.full_clean(exclude=["owner", "tags"], validate_unique=False)
+    except ValidationError as exc:
+        for name, messages in exc.message_dict.items():
+            errors.setdefault(name, []).extend(messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply(obj: Model, data: dict[str, Any]) -> dict[str, Any]:
+    """Set plain fields from `data`; return the many-to-many values to set after saving."""
+    m2m: dict[str, Any] = {}
+    for name, value in data.items():
+        if name in PROTECTED_FIELDS:
+            continue
+        field = obj._meta.get_field(name)
+        if isinstance(field, ManyToManyField):
+            m2m[name] = value
+        else:
+            setattr(obj, name, value)
+    return m2m
+
+
+def record_create(
+    model: type[R], *, actor: User, data: dict[str, Any], channel: str, owner: User | None = None
+) -> R:
+    """Create a record owned by `owner` (default: the actor)."""
+    object_type = OBJECT_TYPE[model]
+    require_create(actor, object_type)
+    with transaction.atomic():
+        obj = model(owner=owner or actor)
+        m2m = _apply(obj, data)
+        _validate(obj)
+        obj.save()
+        for name, values in m2m.items():
+            getattr(obj, name).set(values)
+        if isinstance(obj, Contact) and obj.account is not None:
+            Employment.objects.create(
+                contact=obj, account=obj.account, account_name=obj.account.name, title=obj.title
+            )
+        audit(
+            obj=obj,
+            kind=AuditEntry.Kind.CREATE,
+            actor=actor,
+            channel=channel,
+            changes={
+                k: [None, v]
+                for k, v in snapshot(obj, _fields(model)).items()
+                if v not in (None, "", {}, False)
+            },
+        )
+    return obj
+
+
+def record_update(obj: R, *, actor: User, data: dict[str, Any], channel: str) -> R:
+    """Change fields of a record the actor may edit; audits what changed from what to what."""
+    object_type = OBJECT_TYPE[type(obj)]
+    if not can(actor, Action.EDIT, obj, object_type):
+        raise PermissionDenied(_("Your role does not allow editing this record."))
+    with transaction.atomic():
+        obj = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
+        fields = _fields(type(obj))
+        before = snapshot(obj, fields)
+        previous_account_id = getattr(obj, "account_id", None)
+        m2m = _apply(obj, data)
+        _validate(obj)
+        obj.save()
+        for name, values in m2m.items():
+            getattr(obj, name).set(values)
+        if isinstance(obj, Contact) and obj.account_id != previous_account_id:
+            _move_contact(obj)
+        changes = diff(before, snapshot(obj, fields))
+        if changes:
+            audit(
+                obj=obj, kind=AuditEntry.Kind.UPDATE, actor=actor, channel=channel, changes=changes
+            )
+    return obj
+
+
+def _move_contact(contact: Contact) -> None:
+    """A contact changed company: close the current employment, open a new one."""
+    today = timezone.localdate()
+    Employment.objects.filter(contact=contact, ended_at__isnull=True).update(ended_at=today)
+    if contact.account is not None:
+        Employment.objects.create(
+            contact=contact,
+            account=contact.account,
+            account_name=contact.account.name,
+            title=contact.title,
+            started_at=today,
+        )
+
+
+def record_delete(obj: Model, *, actor: User, channel: str) -> None:
+    """Delete a record the actor may delete; the audit entry keeps its data for restoring."""
+    object_type = OBJECT_TYPE[type(obj)]
+    if not can(actor, Action.DELETE, obj, object_type):
+        raise PermissionDenied(_("Your role does not allow deleting this record."))
+    with transaction.atomic():
+        audit(
+            obj=obj,
+            kind=AuditEntry.Kind.DELETE,
+            actor=actor,
+            channel=channel,
+            changes=snapshot(obj, _fields(type(obj))),
+        )
+        obj.delete()
