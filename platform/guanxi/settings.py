@@ -121,6 +121,8 @@ SHARED_APPS = [
     "allauth.mfa",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_filters",
     "django_htmx",
 ]
 # Each tenant schema holds its own users, sessions and sign-in state, and all CRM data.
@@ -135,6 +137,7 @@ TENANT_APPS = [
     "allauth.mfa",
     "core_crm.audit",
     "core_crm.customers",
+    "core_crm.api",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
 
@@ -332,10 +335,28 @@ STORAGES = {
 }
 
 # --- REST API ---------------------------------------------------------------------------------
+# Requests per token (or signed-in user) and period, e.g. "600/min".
+GUANXI_API_RATE = env.str("GUANXI_API_RATE", default="600/min")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core_crm.api.authentication.BearerTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_THROTTLE_CLASSES": ["core_crm.api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "core_crm.api.exceptions.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Guanxi API", "VERSION": "1"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Guanxi API",
+    "DESCRIPTION": "The REST API of a Guanxi workspace. Authenticate with a personal access "
+    "token: `Authorization: Bearer gx_...`.",
+    "VERSION": "1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
 
 # --- Security (production defaults; `manage.py check --deploy` is clean with DEBUG off) -------
 SECURE_PROXY_SSL_HEADER = (

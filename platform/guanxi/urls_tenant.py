@@ -2,8 +2,13 @@
 
 from django.urls import include, path
 
+from core_crm.api import pages as api_pages
+
 urlpatterns = [
     path("accounts/", include("allauth.urls")),
+    path("api/", include("core_crm.api.urls")),
+    path("settings/api-tokens/", api_pages.tokens, name="api_tokens"),
+    path("settings/api-tokens/<int:token_id>/revoke/", api_pages.revoke, name="api_token_revoke"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("core_crm.users.urls")),
 ]

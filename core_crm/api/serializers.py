@@ -1,0 +1,171 @@
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from core_crm.customers.models import Account, Contact, Lead, PicklistValue, Tag
+from core_crm.customers.selectors import account_list, contact_list
+
+
+class PicklistField(serializers.SlugRelatedField):
+    """A picklist value by its code, e.g. "manufacturing"; retired values are refused."""
+
+    def __init__(self, picklist: str, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(
+            slug_field="code",
+            queryset=PicklistValue.objects.filter(picklist=picklist, is_active=True),
+            **kwargs,
+        )
+
+
+class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
+    """An id of a record the caller may read; others are reported as not existing."""
+
+    def __init__(self, selector: Any, **kwargs: Any) -> None:
+        self.selector = selector
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def get_queryset(self) -> Any:
+        return self.selector(self.context["request"].user)
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    owner: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    owner_name = serializers.CharField(source="owner.full_name", read_only=True)
+    tags = serializers.SlugRelatedField(
+        many=True, slug_field="name", queryset=Tag.objects.all(), required=False
+    )
+
+    common_read_only = ("id", "owner", "owner_name", "created_at", "updated_at")
+
+
+class AccountSerializer(RecordSerializer):
+    industry = PicklistField("industry")
+    source = PicklistField("source")  # type: ignore[assignment]
+    status = PicklistField("account_status")
+    relationship = PicklistField("relationship")
+    intention = PicklistField("intention")
+    parent = VisibleRelatedField(account_list)  # type: ignore[assignment]
+
+    class Meta:
+        model = Account
+        fields = (
+            "id",
+            "name",
+            "is_person",
+            "kind",
+            "industry",
+            "source",
+            "status",
+            "relationship",
+            "intention",
+            "value_class",
+            "parent",
+            "territory",
+            "website",
+            "phone",
+            "email",
+            "street",
+            "city",
+            "region",
+            "postal_code",
+            "country",
+            "annual_revenue",
+            "employee_count",
+            "tags",
+            "notes",
+            "custom_fields",
+            "owner",
+            "owner_name",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = RecordSerializer.common_read_only
+
+
+class ContactSerializer(RecordSerializer):
+    role = PicklistField("contact_role")
+    account = VisibleRelatedField(account_list)
+    reports_to = VisibleRelatedField(contact_list)
+
+    class Meta:
+        model = Contact
+        fields = (
+            "id",
+            "first_name",
+            "last_name",
+            "title",
+            "department",
+            "role",
+            "email",
+            "phone",
+            "mobile",
+            "account",
+            "reports_to",
+            "birthday",
+            "do_not_email",
+            "do_not_call",
+            "do_not_sms",
+            "preferred_channel",
+            "tags",
+            "notes",
+            "custom_fields",
+            "owner",
+            "owner_name",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = RecordSerializer.common_read_only
+
+
+class LeadSerializer(RecordSerializer):
+    source = PicklistField("source")  # type: ignore[assignment]
+    disqualify_reason = PicklistField("disqualify_reason")
+
+    class Meta:
+        model = Lead
+        fields = (
+            "id",
+            "first_name",
+            "last_name",
+            "company",
+            "title",
+            "email",
+            "phone",
+            "city",
+            "source",
+            "status",
+            "disqualify_reason",
+            "rating",
+            "score",
+            "tags",
+            "notes",
+            "custom_fields",
+            "converted_account",
+            "converted_contact",
+            "converted_at",
+            "owner",
+            "owner_name",
+            "created_at",
+            "updated_at",
+        )
+        read_only_fields = (
+            *RecordSerializer.common_read_only,
+            "converted_account",
+            "converted_contact",
+            "converted_at",
+        )
+
+
+class PicklistValueSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = PicklistValue
+        fields = ("picklist", "code", "label", "label_zh", "position", "is_active")
+        read_only_fields = fields

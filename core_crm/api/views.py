@@ -1,0 +1,201 @@
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+import django_filters
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.db.models import Q, QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import filters, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
+
+from core_crm.access.models import Action
+from core_crm.access.policy import access_or_404
+from core_crm.customers import selectors, services
+from core_crm.customers.models import Account, Contact, Lead, PicklistValue
+from core_crm.users.models import User
+
+from .serializers import (
+    AccountSerializer,
+    ContactSerializer,
+    LeadSerializer,
+    PicklistValueSerializer,
+)
+
+BULK_LIMIT = 500
+
+
+class Pagination(CursorPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+    ordering = "-id"
+
+
+class RecordViewSet(viewsets.ModelViewSet):
+    """List, retrieve, create, update and delete through the customer services and selectors.
+
+    Reads go through record security; a record outside the caller's scope answers 404 exactly
+    like a missing one. Owner, audit and id fields are read-only.
+    """
+
+    model: ClassVar[Any]  # Account, Contact or Lead
+    object_type: ClassVar[str]
+    list_selector: ClassVar[Any]
+    search_fields_q: ClassVar[tuple[str, ...]] = ()
+    pagination_class = Pagination
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend, filters.OrderingFilter]
+    ordering_fields = ["id", "created_at", "updated_at"]
+
+    @property
+    def actor(self) -> User:
+        return cast(User, self.request.user)  # IsAuthenticated has let only users through
+
+    def get_queryset(self) -> QuerySet[Any]:
+        queryset = type(self).list_selector(self.actor).prefetch_related("tags")
+        term = self.request.query_params.get("search", "").strip()
+        if term and self.search_fields_q:
+            condition = Q()
+            for field in self.search_fields_q:
+                condition |= Q(**{f"{field}__icontains": term})
+            queryset = queryset.filter(condition)
+        return queryset
+
+    def get_object(self) -> Any:
+        # Visible at all? Otherwise 404, whatever the action. Editing and deleting are then
+        # checked by the services, which answer 403 with what the role lacks.
+        return access_or_404(
+            self.actor,
+            self.get_queryset(),
+            self.kwargs["pk"],
+            self.object_type,
+            Action.READ,
+        )
+
+    def perform_create(self, serializer: BaseSerializer[Any]) -> None:
+        serializer.instance = services.record_create(
+            self.model,
+            actor=self.actor,
+            data=dict(serializer.validated_data),
+            channel="api",
+        )
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        instance: Any = serializer.instance
+        serializer.instance = services.record_update(
+            instance,
+            actor=self.actor,
+            data=dict(serializer.validated_data),
+            channel="api",
+        )
+
+    def perform_destroy(self, instance: Any) -> None:
+        services.record_delete(instance, actor=self.actor, channel="api")
+
+    @extend_schema(request=None, responses=None)
+    @action(detail=False, methods=["post"])
+    def bulk(self, request: Request) -> Response:
+        """Create up to 500 records at once: all of them, or none and an error per row."""
+        if not isinstance(request.data, list) or not request.data:
+            raise ValidationError({"detail": ["Send a JSON array of records."]})
+        if len(request.data) > BULK_LIMIT:
+            raise ValidationError({"detail": [f"At most {BULK_LIMIT} records per request."]})
+        serializer = self.get_serializer(data=request.data, many=True)
+        if not serializer.is_valid():
+            errors = serializer.errors  # a list, or {row index: errors} in recent DRF
+            pairs = errors.items() if isinstance(errors, dict) else enumerate(errors)
+            rows = {i: e for i, e in pairs if e}
+            return Response({"rows": rows}, status=status.HTTP_400_BAD_REQUEST)
+        created = []
+        with transaction.atomic():
+            for i, row in enumerate(serializer.validated_data):
+                try:
+                    created.append(
+                        services.record_create(
+                            self.model, actor=self.actor, data=dict(row), channel="api"
+                        )
+                    )
+                except DjangoValidationError as exc:
+                    transaction.set_rollback(True)
+                    return Response(
+                        {"rows": {i: exc.message_dict}}, status=status.HTTP_400_BAD_REQUEST
+                    )
+        out = self.get_serializer(created, many=True)
+        return Response(out.data, status=status.HTTP_201_CREATED)
+
+
+class AccountFilter(django_filters.FilterSet):
+    industry = django_filters.CharFilter(field_name="industry__code")
+    source = django_filters.CharFilter(field_name="source__code")
+    status = django_filters.CharFilter(field_name="status__code")
+    tag = django_filters.CharFilter(field_name="tags__name")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Account
+        fields = ["kind", "value_class", "city", "country", "owner", "parent", "is_person"]
+
+
+class ContactFilter(django_filters.FilterSet):
+    role = django_filters.CharFilter(field_name="role__code")
+    tag = django_filters.CharFilter(field_name="tags__name")
+
+    class Meta:
+        model = Contact
+        fields = ["account", "owner", "do_not_email", "do_not_call", "do_not_sms"]
+
+
+class LeadFilter(django_filters.FilterSet):
+    source = django_filters.CharFilter(field_name="source__code")
+    tag = django_filters.CharFilter(field_name="tags__name")
+
+    class Meta:
+        model = Lead
+        fields = ["status", "rating", "owner", "city"]
+
+
+class AccountViewSet(RecordViewSet):
+    model = Account
+    object_type = "account"
+    list_selector = staticmethod(selectors.account_list)
+    serializer_class = AccountSerializer
+    filterset_class = AccountFilter
+    search_fields_q = ("name", "email", "phone", "city")
+    ordering_fields = [*RecordViewSet.ordering_fields, "name"]
+
+
+class ContactViewSet(RecordViewSet):
+    model = Contact
+    object_type = "contact"
+    list_selector = staticmethod(selectors.contact_list)
+    serializer_class = ContactSerializer
+    filterset_class = ContactFilter
+    search_fields_q = ("first_name", "last_name", "email", "phone", "mobile")
+    ordering_fields = [*RecordViewSet.ordering_fields, "last_name"]
+
+
+class LeadViewSet(RecordViewSet):
+    model = Lead
+    object_type = "lead"
+    list_selector = staticmethod(selectors.lead_list)
+    serializer_class = LeadSerializer
+    filterset_class = LeadFilter
+    search_fields_q = ("first_name", "last_name", "company", "email", "phone")
+    ordering_fields = [*RecordViewSet.ordering_fields, "last_name", "score"]
+
+
+class PicklistValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Every picklist value of the workspace (filter with ?picklist=industry)."""
+
+    serializer_class = PicklistValueSerializer
+    pagination_class = None
+    filter_backends = [django_filters.rest_framework.DjangoFilterBackend]
+    filterset_fields = ["picklist", "is_active"]
+    queryset = PicklistValue.objects.all()
