@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from core_crm.access.policy import PermissionDenied
+from core_crm.customers.conversion import ConversionError
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -18,4 +19,6 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied(str(exc))
+    elif isinstance(exc, ConversionError):
+        exc = exceptions.ValidationError({"detail": [str(exc)]})
     return drf_exception_handler(exc, context)

@@ -8,6 +8,9 @@ router = DefaultRouter()
 router.register("accounts", views.AccountViewSet, basename="account")
 router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("leads", views.LeadViewSet, basename="lead")
+router.register(
+    "conversion-requests", views.ConversionRequestViewSet, basename="conversion-request"
+)
 router.register("picklist-values", views.PicklistValueViewSet, basename="picklist-value")
 
 urlpatterns = [

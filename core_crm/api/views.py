@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import filters, mixins, status, viewsets
+from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import CursorPagination
@@ -18,7 +18,13 @@ from rest_framework.serializers import BaseSerializer
 from core_crm.access.models import Action
 from core_crm.access.policy import access_or_404
 from core_crm.customers import selectors, services
-from core_crm.customers.models import Account, Contact, Lead, PicklistValue
+from core_crm.customers.conversion import (
+    Conversion,
+    conversion_decide,
+    conversion_request,
+    lead_convert,
+)
+from core_crm.customers.models import Account, Contact, ConversionRequest, Lead, PicklistValue
 from core_crm.users.models import User
 
 from .serializers import (
@@ -181,7 +187,107 @@ class ContactViewSet(RecordViewSet):
     ordering_fields = [*RecordViewSet.ordering_fields, "last_name"]
 
 
-class LeadViewSet(RecordViewSet):
+class ConvertSerializer(serializers.Serializer):
+    account = serializers.IntegerField(required=False, allow_null=True)
+    contact = serializers.IntegerField(required=False, allow_null=True)
+
+
+class CommentSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DecisionSerializer(CommentSerializer):
+    approve = serializers.BooleanField()
+
+
+class ConversionRequestSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ConversionRequest
+        fields = (
+            "id",
+            "lead",
+            "requested_by",
+            "requested_at",
+            "request_comment",
+            "decision",
+            "decided_by",
+            "decided_at",
+            "decision_comment",
+        )
+        read_only_fields = fields
+
+
+def _conversion_body(result: Conversion | None) -> dict[str, Any]:
+    if result is None:
+        return {"converted": False}
+    return {
+        "converted": True,
+        "lead": result.lead.pk,
+        "account": result.account.pk,
+        "contact": result.contact.pk,
+    }
+
+
+class LeadConversionMixin:
+    """Convert a lead, or request and decide conversions where approval is required."""
+
+    @extend_schema(request=ConvertSerializer, responses=None)
+    @action(detail=True, methods=["post"])
+    def convert(self, request: Request, pk: str) -> Response:
+        view: Any = self
+        lead = view.get_object()
+        body = ConvertSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        account = contact = None
+        if body.validated_data.get("account"):
+            account = selectors.access_account(view.actor, body.validated_data["account"])
+        if body.validated_data.get("contact"):
+            contact = selectors.access_contact(view.actor, body.validated_data["contact"])
+        result = lead_convert(
+            lead, actor=view.actor, channel="api", account=account, contact=contact
+        )
+        return Response(_conversion_body(result), status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=CommentSerializer, responses=ConversionRequestSerializer)
+    @action(detail=True, methods=["post"], url_path="conversion-request")
+    def conversion_request(self, request: Request, pk: str) -> Response:
+        view: Any = self
+        body = CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        created = conversion_request(
+            view.get_object(), actor=view.actor, comment=body.validated_data["comment"]
+        )
+        return Response(ConversionRequestSerializer(created).data, status=status.HTTP_201_CREATED)
+
+
+class ConversionRequestViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Conversion requests on leads the caller can see; managers decide them."""
+
+    serializer_class = ConversionRequestSerializer
+    pagination_class = Pagination
+
+    def get_queryset(self) -> QuerySet[Any]:
+        user = cast(User, self.request.user)
+        return ConversionRequest.objects.filter(lead__in=selectors.lead_list(user))
+
+    @extend_schema(request=DecisionSerializer, responses=None)
+    @action(detail=True, methods=["post"])
+    def decide(self, request: Request, pk: str) -> Response:
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = conversion_decide(
+            self.get_object(),
+            actor=cast(User, request.user),
+            approve=body.validated_data["approve"],
+            comment=body.validated_data["comment"],
+            channel="api",
+        )
+        return Response(_conversion_body(result))
+
+
+class LeadViewSet(LeadConversionMixin, RecordViewSet):
     model = Lead
     object_type = "lead"
     list_selector = staticmethod(selectors.lead_list)

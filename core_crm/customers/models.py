@@ -282,3 +282,38 @@ class Lead(Owned):
     def __str__(self) -> str:
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
         return f"{name} ({self.company})" if self.company else name
+
+
+class ConversionRequest(models.Model):
+    """A rep's request to convert a lead, where the workspace requires a manager's approval."""
+
+    class Decision(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="conversion_requests")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    request_comment = models.TextField(blank=True)
+    decision = models.CharField(max_length=10, choices=Decision.choices, default=Decision.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_comment = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lead"],
+                condition=Q(decision="pending"),
+                name="one_pending_conversion_request",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Conversion of lead {self.lead_id}: {self.decision}"

@@ -136,6 +136,7 @@ TENANT_APPS = [
     "allauth.account",
     "allauth.mfa",
     "core_crm.audit",
+    "core_crm.workspace",
     "core_crm.customers",
     "core_crm.api",
 ]

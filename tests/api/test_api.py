@@ -331,3 +331,51 @@ def test_openapi_schema_and_docs(alpha, alpha_rep):
     docs = alpha_rep[1].get("/api/docs/")
     assert docs.status_code == 200
     assert b"swagger-ui" in docs.content
+
+
+# --- Lead conversion ---------------------------------------------------------------------
+
+
+def test_convert_a_lead_through_the_api(alpha, alpha_rep):
+    api = alpha_rep[1]
+    lead = api.post(
+        "/api/v1/leads/", {"first_name": "Hui", "last_name": "Ma", "company": "Ma Foods"}
+    ).json()
+    converted = api.post(f"/api/v1/leads/{lead['id']}/convert/", {})
+    assert converted.status_code == 201
+    body = converted.json()
+    assert api.get(f"/api/v1/accounts/{body['account']}/").json()["name"] == "Ma Foods"
+    assert api.get(f"/api/v1/contacts/{body['contact']}/").json()["account"] == body["account"]
+    again = api.post(f"/api/v1/leads/{lead['id']}/convert/", {})
+    assert again.status_code == 400
+    assert again.json() == {"detail": ["This lead was already converted."]}
+
+
+def test_approval_flow_through_the_api(alpha, alpha_admin, alpha_rep):
+    from core_crm.workspace.models import workspace_settings
+
+    with tenant_context(alpha):
+        settings = workspace_settings()
+        settings.lead_conversion_needs_approval = True
+        settings.save()
+    rep, admin = alpha_rep[1], alpha_admin[1]
+    lead = rep.post("/api/v1/leads/", {"last_name": "Approve me", "company": "Q Co"}).json()
+    refused = rep.post(f"/api/v1/leads/{lead['id']}/convert/", {})
+    assert refused.status_code == 403
+    assert "approval" in refused.json()["detail"]
+    request = rep.post(
+        f"/api/v1/leads/{lead['id']}/conversion-request/", {"comment": "Signed LOI"}
+    ).json()
+    assert request["decision"] == "pending"
+    assert (
+        rep.post(
+            f"/api/v1/conversion-requests/{request['id']}/decide/", {"approve": True}
+        ).status_code
+        == 403
+    )
+    decided = admin.post(
+        f"/api/v1/conversion-requests/{request['id']}/decide/", {"approve": True, "comment": "OK"}
+    )
+    assert decided.status_code == 200
+    assert decided.json()["converted"] is True
+    assert rep.get(f"/api/v1/leads/{lead['id']}/").json()["status"] == "converted"

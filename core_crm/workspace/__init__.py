@@ -1,0 +1,1 @@
+"""Per-workspace settings, edited by the workspace admin."""
