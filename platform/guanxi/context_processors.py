@@ -11,6 +11,7 @@ def guanxi(request: HttpRequest) -> dict[str, object]:
     return {
         "workspace": None if is_public else tenant,
         "module_nav": [] if is_public else _module_navigation(tenant),
+        "crm_nav": [] if is_public else _crm_navigation(request),
         "public_site_url": public_site_url(),
         "base_domain": settings.GUANXI_BASE_DOMAIN,
     }
@@ -27,3 +28,19 @@ def _module_navigation(tenant: object) -> list[dict[str, str]]:
 
     results = hooks_for(tenant).crm_navigation_items(tenant=tenant)
     return [item for items in results for item in items]
+
+
+def _crm_navigation(request: HttpRequest) -> list[dict[str, object]]:
+    """The object lists the signed-in user's role lets them read."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return []
+    from core_crm.access.policy import scope_for
+    from core_crm.customers.views import PAGES
+
+    current = request.path
+    return [
+        {"label": pages.plural, "url": f"/{slug}/", "active": current.startswith(f"/{slug}/")}
+        for slug, pages in PAGES.items()
+        if scope_for(user, pages.object_type, "read") != "none"
+    ]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/api-tokens/", api_pages.tokens, name="api_tokens"),
     path("settings/api-tokens/<int:token_id>/revoke/", api_pages.revoke, name="api_token_revoke"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("core_crm.customers.views")),
     path("", include("core_crm.users.urls")),
 ]
 

@@ -1,0 +1,197 @@
+"""Account, contact and lead pages: record security, forms, history, query counts."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django_tenants.utils import tenant_context
+
+from core_crm.access.models import Role
+from core_crm.customers import services
+from core_crm.customers.models import Account, Contact, Lead, PicklistValue
+from core_crm.users.models import User
+
+from ..conftest import ALPHA, BETA, sign_in
+
+
+def without_csrf(body: bytes) -> bytes:
+    """CSRF tokens are masked afresh on every render and the language form echoes the
+    requested path; everything else must match."""
+    body = re.sub(rb'name="csrfmiddlewaretoken" value="[^"]+"', b"", body)
+    return re.sub(rb'name="next" type="hidden" value="[^"]+"', b"", body)
+
+
+@pytest.fixture
+def rep(alpha):
+    with tenant_context(alpha):
+        user = User.objects.get(email=ALPHA.rep_email)
+        user.role = Role.objects.get(key="sales_rep")
+        user.save()
+        return user
+
+
+@pytest.fixture
+def rep_client(alpha, rep):
+    client = Client(HTTP_HOST="alpha.localhost")
+    sign_in(client, alpha, ALPHA.rep_email)
+    return client
+
+
+@pytest.fixture
+def admin_client(alpha):
+    client = Client(HTTP_HOST="alpha.localhost")
+    sign_in(client, alpha, ALPHA.admin_email)
+    return client
+
+
+def test_rep_sees_only_own_accounts_in_the_list(alpha, rep, rep_client):
+    with tenant_context(alpha):
+        admin = User.objects.get(email=ALPHA.admin_email)
+        Account.objects.create(owner=rep, name="Rep's Shop")
+        Account.objects.create(owner=admin, name="Admin's Factory")
+    page = rep_client.get("/customers/").content.decode()
+    assert "Rep&#x27;s Shop" in page or "Rep's Shop" in page
+    assert "Admin" not in page.split('data-testid="record-table"')[1]
+
+
+@pytest.mark.parametrize(
+    "slug,model,field",
+    [
+        ("customers", Account, "name"),
+        ("contacts", Contact, "last_name"),
+        ("leads", Lead, "last_name"),
+    ],
+)
+def test_out_of_scope_missing_and_other_tenant_ids_all_answer_the_same_404(
+    alpha, beta, rep_client, slug, model, field
+):
+    with tenant_context(alpha):
+        admin = User.objects.get(email=ALPHA.admin_email)
+        theirs = model.objects.create(owner=admin, **{field: "Not yours"})
+    with tenant_context(beta):
+        beta_admin = User.objects.get(email=BETA.admin_email)
+        beta_only = model.objects.create(pk=theirs.pk + 100000, owner=beta_admin, **{field: "Beta"})
+    missing = rep_client.get(f"/{slug}/999999999/")
+    assert missing.status_code == 404
+    for pk in (theirs.pk, beta_only.pk):
+        for suffix in ("", "edit/"):
+            response = rep_client.get(f"/{slug}/{pk}/{suffix}")
+            assert response.status_code == 404
+            assert without_csrf(response.content) == without_csrf(missing.content)
+        posted = rep_client.post(f"/{slug}/{pk}/edit/", {field: "Hijacked"})
+        assert posted.status_code == 404
+    with tenant_context(alpha):
+        assert getattr(model.objects.get(pk=theirs.pk), field) == "Not yours"
+
+
+def test_create_form_shows_field_errors_and_saves_nothing(alpha, rep_client):
+    with tenant_context(alpha):
+        before = Account.objects.count()
+    response = rep_client.post(
+        "/customers/new/", {"name": "", "kind": "prospect", "website": "not a url", "email": "bad"}
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    for field in ("name", "website", "email"):
+        assert f'id="{field}-error"' in page
+    with tenant_context(alpha):
+        assert Account.objects.count() == before
+
+
+def test_create_edit_and_see_the_change_in_the_history(alpha, rep, rep_client):
+    with tenant_context(alpha):
+        industry = PicklistValue.objects.get(picklist="industry", code="logistics")
+    created = rep_client.post(
+        "/customers/new/",
+        {"name": "Yangtze Freight", "kind": "prospect", "industry": industry.pk, "city": "Wuhan"},
+    )
+    assert created.status_code == 302
+    detail_url = created["Location"]
+    pk = int(detail_url.strip("/").split("/")[-1])
+    edit = rep_client.post(
+        f"/customers/{pk}/edit/",
+        {
+            "name": "Yangtze Freight Co.",
+            "kind": "customer",
+            "industry": industry.pk,
+            "city": "Wuhan",
+        },
+    )
+    assert edit.status_code == 302
+    page = rep_client.get(detail_url).content.decode()
+    assert "Yangtze Freight Co." in page
+    history = page.split('data-testid="history"')[1]
+    assert "Changed" in history and "Created" in history
+    assert "Yangtze Freight</s> → Yangtze Freight Co." in history
+
+
+def test_read_only_role_sees_no_edit_button_and_cannot_post(alpha, admin_client):
+    with tenant_context(alpha):
+        viewer = User.objects.create_user(
+            email="viewer@pages.test",
+            password="x" * 12,
+            full_name="Viewer",
+            role=Role.objects.get(key="read_only"),
+        )
+        admin = User.objects.get(email=ALPHA.admin_email)
+        account = Account.objects.create(owner=admin, name="Visible only")
+    client = Client(HTTP_HOST="alpha.localhost")
+    sign_in(client, alpha, viewer.email)
+    page = client.get(f"/customers/{account.pk}/").content.decode()
+    assert "Visible only" in page and f"/customers/{account.pk}/edit/" not in page
+    refused = client.post(f"/customers/{account.pk}/edit/", {"name": "Changed", "kind": "prospect"})
+    assert refused.status_code == 400
+    assert "does not allow editing" in refused.content.decode()
+    assert client.get("/customers/").content.decode().count("New Account") == 0
+
+
+def test_lists_search_filter_sort_and_empty_states(alpha, rep, rep_client):
+    empty = rep_client.get("/leads/").content.decode()
+    assert 'data-testid="empty-state"' in empty and "No Leads yet." in empty
+    with tenant_context(alpha):
+        for name, status in (("Zhang", "new"), ("Li", "working"), ("Wang", "new")):
+            services.record_create(
+                Lead, actor=rep, channel="web", data={"last_name": name, "status": status}
+            )
+    filtered = rep_client.get("/leads/", {"status": "new", "sort": "last_name"}).content.decode()
+    table = filtered.split('data-testid="record-table"')[1]
+    assert table.index("Wang") < table.index("Zhang") and "Li" not in table
+    nothing = rep_client.get("/leads/", {"q": "nobody-like-this"}).content.decode()
+    assert "Nothing matches these filters." in nothing
+
+
+def test_list_page_query_count_does_not_grow_with_rows(alpha, rep, rep_client):
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert rep_client.get("/contacts/").status_code == 200
+        return len(ctx.captured_queries)
+
+    with tenant_context(alpha):
+        account = Account.objects.create(owner=rep, name="Holder")
+        Contact.objects.create(owner=rep, last_name="First", account=account)
+    queries()
+    few = queries()
+    with tenant_context(alpha):
+        for i in range(20):
+            Contact.objects.create(owner=rep, last_name=f"C{i}", account=account)
+    assert queries() == few
+
+
+def test_navigation_shows_only_readable_objects(alpha, admin_client):
+    with tenant_context(alpha):
+        agent = User.objects.create_user(
+            email="agent@pages.test",
+            password="x" * 12,
+            full_name="Agent",
+            role=Role.objects.get(key="service_agent"),
+        )
+    client = Client(HTTP_HOST="alpha.localhost")
+    sign_in(client, alpha, agent.email)
+    nav = client.get("/").content.decode().split('aria-label="Main"')[1].split("</nav>")[0]
+    assert 'href="/customers/"' in nav and 'href="/contacts/"' in nav
+    assert 'href="/leads/"' not in nav
+    assert client.get("/leads/").content.decode().count("No Leads yet.") == 1
