@@ -15,6 +15,7 @@ from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from core_crm.access.models import Action
@@ -181,6 +182,7 @@ def record_form(
         model_field = pages.model._meta.get_field(name)
         related = getattr(model_field, "related_model", None)
         if related is PicklistValue:
+            form_field.label_from_instance = _picklist_label  # type: ignore[attr-defined]
             picklist = model_field.remote_field.limit_choices_to["picklist"]  # type: ignore[union-attr,index]
             form_field.queryset = PicklistValue.objects.filter(  # type: ignore[attr-defined]
                 Q(picklist=picklist)
@@ -191,6 +193,10 @@ def record_form(
         elif related is Contact:
             form_field.queryset = selectors.contact_list(user)  # type: ignore[attr-defined]
     return form
+
+
+def _picklist_label(value: PicklistValue) -> str:
+    return value.display(get_language() or "en")
 
 
 def _formfield(model_field: Any, **kwargs: Any) -> Any:
@@ -253,7 +259,8 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     user = _actor(request)
     obj = access_or_404(user, pages.list_selector(user), pk, pages.object_type)
     fields = [
-        (obj._meta.get_field(name).verbose_name, _display(obj, name)) for name in pages.form_fields
+        (obj._meta.get_field(name).verbose_name, display_value(obj, name))
+        for name in pages.form_fields
     ]
     extra: dict[str, Any] = {}
     if isinstance(obj, Account):
@@ -275,9 +282,12 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     )
 
 
-def _display(obj: Model, name: str) -> Any:
+def display_value(obj: Model, name: str) -> Any:
+    """A field as people read it: choice labels, picklist labels in their language."""
     getter = getattr(obj, f"get_{name}_display", None)
-    value = getter() if getter else getattr(obj, name)
+    value = getter() if getter else getattr(obj, name, "")
+    if isinstance(value, PicklistValue):
+        return value.display(get_language() or "en")
     return "" if value is None else value
 
 

@@ -11,9 +11,9 @@ register = template.Library()
 @register.filter
 def cell(obj: Any, name: str) -> Any:
     """A list cell: choice labels for choice fields, '' for empty values."""
-    getter = getattr(obj, f"get_{name}_display", None)
-    value = getter() if getter else getattr(obj, name, "")
-    return "" if value is None else value
+    from core_crm.customers.views import display_value
+
+    return display_value(obj, name)
 
 
 @register.filter

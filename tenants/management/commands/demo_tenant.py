@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django_tenants.utils import tenant_context
 
+from core_crm.customers.demo import seed_demo_data
 from core_crm.users.models import User
 from core_crm.users.services import user_create, user_set_password
 from tenants.models import Tenant
@@ -38,12 +39,16 @@ class Command(BaseCommand):
                 )
             else:
                 user_set_password(user=user, password=password)
+            seeded = seed_demo_data(password=password)
         port = f":{settings.GUANXI_URL_PORT}" if settings.GUANXI_URL_PORT else ""
         self.stdout.write(
             self.style.SUCCESS(
                 f"\n  Demo workspace: {settings.GUANXI_URL_SCHEME}://{DEMO_SLUG}."
                 f"{settings.GUANXI_BASE_DOMAIN}{port}/\n"
                 f"  Sign in as {DEMO_EMAIL} with password {password}\n"
+                f"  Colleagues (same password): manager.east@, rep.east1@, marketing@, "
+                f"service@, viewer@demo.example.com\n"
+                f"  {'Demo data created.' if seeded else 'Demo data kept as it was.'}\n"
                 f"  Public site (signup): {settings.GUANXI_URL_SCHEME}://"
                 f"{settings.GUANXI_BASE_DOMAIN}{port}/\n"
             )
