@@ -57,6 +57,13 @@ class Tag(models.Model):
         return self.name
 
 
+def person_name(first: str, last: str) -> str:
+    """"Li Na" in English, "李娜" in Chinese: family name first, no space, for CJK names."""
+    if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
+        return f"{last}{first}"
+    return " ".join(p for p in (first, last) if p)
+
+
 def _picklist_fk(picklist: str, verbose: StrOrPromise) -> models.ForeignKey[PicklistValue | None]:
     return models.ForeignKey(
         PicklistValue,
@@ -195,7 +202,7 @@ class Contact(Owned):
 
     @property
     def full_name(self) -> str:
-        return " ".join(p for p in (self.first_name, self.last_name) if p)
+        return person_name(self.first_name, self.last_name)
 
 
 class Employment(models.Model):
@@ -280,7 +287,7 @@ class Lead(Owned):
         indexes = [models.Index(fields=["owner", "status"])]
 
     def __str__(self) -> str:
-        name = " ".join(p for p in (self.first_name, self.last_name) if p)
+        name = person_name(self.first_name, self.last_name)
         return f"{name} ({self.company})" if self.company else name
 
 

@@ -198,3 +198,11 @@ def test_same_primary_key_in_two_tenants_reads_each_tenants_own_row(alpha, beta)
             assert access_account(admin, shared_pk).name == f"{spec.name} customer"
             names = [a.name for a in account_list(admin).filter(pk=shared_pk)]
             assert names == [f"{spec.name} customer"]
+
+
+def test_person_names_follow_their_script():
+    from core_crm.customers.models import person_name
+
+    assert person_name("Na", "Li") == "Na Li"
+    assert person_name("娜", "李") == "李娜"
+    assert person_name("", "Gao") == "Gao"
