@@ -58,7 +58,7 @@ class Tag(models.Model):
 
 
 def person_name(first: str, last: str) -> str:
-    """"Li Na" in English, "李娜" in Chinese: family name first, no space, for CJK names."""
+    """ "Li Na" in English, "李娜" in Chinese: family name first, no space, for CJK names."""
     if any("\u4e00" <= ch <= "\u9fff" for ch in first + last):
         return f"{last}{first}"
     return " ".join(p for p in (first, last) if p)
