@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from billing.plans import PLANS
+from guanxi.http import posted
 
 from . import services
 from .forms import SignupForm, WorkspaceFinderForm
@@ -22,7 +23,7 @@ def landing(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
-    form = SignupForm(request.POST or None, initial={"subdomain": request.GET.get("subdomain", "")})
+    form = SignupForm(posted(request), initial={"subdomain": request.GET.get("subdomain", "")})
     status = 200
     if request.method == "POST":
         if services.signup_rate_exceeded(client_ip(request)):
@@ -67,7 +68,7 @@ def signup(request: HttpRequest) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def workspace_finder(request: HttpRequest) -> HttpResponse:
-    form = WorkspaceFinderForm(request.POST or None)
+    form = WorkspaceFinderForm(posted(request))
     if request.method == "POST" and form.is_valid():
         services.workspace_finder_request(email=form.cleaned_data["email"])
         return redirect("workspace_finder_sent")

@@ -14,11 +14,15 @@ from django.utils.translation import gettext as _
 from core_crm.audit.models import AuditEntry, Channel
 from core_crm.users.models import User
 
-from .models import Team
+from .models import Invitation, Role, Team
 from .policy import PermissionDenied
 
 
-class ReassignmentError(Exception):
+class AccessError(Exception):
+    """An action on people or access cannot be done as asked; the message says why."""
+
+
+class ReassignmentError(AccessError):
     """The reassignment asked for cannot be done; the message says why."""
 
 
@@ -108,3 +112,105 @@ def user_deactivate(
                 session.delete()
         workspace_member_remove(tenant=tenant_connection().tenant, email=user.email)
     return DeactivationResult(moved=dict(moved), new_owners=received)
+
+
+INVITATION_DAYS = 7
+
+
+def _token_hash(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invitation_create(*, actor: User, email: str, role: Role, team: Team | None = None) -> str:
+    """Invite `email`; the link goes out by email after commit. Returns the raw token."""
+    import secrets
+    from datetime import timedelta
+
+    from .tasks import send_invitation
+
+    if not actor.is_workspace_admin:
+        raise PermissionDenied(_("Only a workspace admin can invite people."))
+    email = email.strip().lower()
+    if User.objects.filter(email__iexact=email, is_active=True).exists():
+        raise AccessError(_("%(email)s already works in this workspace.") % {"email": email})
+    token = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        Invitation.objects.filter(
+            email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        invitation = Invitation.objects.create(
+            email=email,
+            role=role,
+            team=team,
+            invited_by=actor,
+            token_hash=_token_hash(token),
+            expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        )
+        schema = _schema_name()
+        transaction.on_commit(
+            lambda: send_invitation.apply_async(
+                args=(invitation.pk, token), headers={"_schema_name": schema}
+            )
+        )
+    return token
+
+
+def _schema_name() -> str:
+    from tenants.db import tenant_connection
+
+    return tenant_connection().schema_name
+
+
+def invitation_for_token(token: str) -> Invitation | None:
+    invitation = (
+        Invitation.objects.filter(token_hash=_token_hash(token))
+        .select_related("role", "team")
+        .first()
+    )
+    return invitation if invitation is not None and invitation.is_pending else None
+
+
+def invitation_accept(*, token: str, full_name: str, password: str) -> User:
+    """Create the invited user with the invitation's role and team; the link proved the
+    address, so it is recorded as verified."""
+    from allauth.account.models import EmailAddress
+
+    from core_crm.users.services import user_create
+
+    with transaction.atomic():
+        invitation = invitation_for_token(token)
+        if invitation is None:
+            raise AccessError(_("This invitation has expired, was revoked or was used."))
+        Invitation.objects.select_for_update().filter(pk=invitation.pk).update(
+            accepted_at=timezone.now()
+        )
+        user = user_create(
+            email=invitation.email, full_name=full_name, password=password, send_verification=False
+        )
+        user.role = invitation.role
+        user.save(update_fields=["role"])
+        if invitation.team is not None:
+            invitation.team.members.add(user)
+        EmailAddress.objects.filter(user=user).update(verified=True)
+    return user
+
+
+def invitation_revoke(*, actor: User, invitation_id: int) -> bool:
+    if not actor.is_workspace_admin:
+        raise PermissionDenied(_("Only a workspace admin can revoke invitations."))
+    return bool(
+        Invitation.objects.filter(
+            pk=invitation_id, accepted_at__isnull=True, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+    )
+
+
+def user_set_role(*, actor: User, user: User, role: Role, teams: list[Team]) -> None:
+    if not actor.is_workspace_admin:
+        raise PermissionDenied(_("Only a workspace admin can change roles."))
+    with transaction.atomic():
+        user.role = role
+        user.save(update_fields=["role"])
+        user.teams.set(teams)

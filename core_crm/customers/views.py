@@ -22,6 +22,7 @@ from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, access_or_404, can, scope_for
 from core_crm.audit.selectors import history_of
 from core_crm.users.models import User
+from guanxi.http import posted
 
 from . import selectors, services
 from .models import Account, Contact, Lead, PicklistValue
@@ -296,7 +297,7 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
     pages = PAGES[slug]
     user = _actor(request)
     obj = access_or_404(user, pages.list_selector(user), pk, pages.object_type) if pk else None
-    form = record_form(pages, user, data=request.POST or None, instance=obj)
+    form = record_form(pages, user, data=posted(request), instance=obj)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in pages.form_fields}
         try:

@@ -11,6 +11,7 @@ urlpatterns = [
     path("settings/api-tokens/<int:token_id>/revoke/", api_pages.revoke, name="api_token_revoke"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("core_crm.customers.views")),
+    path("", include("core_crm.access.urls")),
     path("", include("core_crm.users.urls")),
 ]
 
