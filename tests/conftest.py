@@ -94,9 +94,13 @@ def _drop_this_process_queue() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _public_schema_after_each_test() -> Iterator[None]:
     yield
+    from django.conf import settings
     from django.db import connection
+    from django.utils import translation
 
     connection.set_schema_to_public()
+    # A request in another language leaves it active in this thread; tests start in English.
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture

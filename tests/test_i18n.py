@@ -30,3 +30,13 @@ def test_validation_messages_are_translated(public_client):
     response = public_client.post("/signup/", {"subdomain": "-bad", "company_name": "X"})
     page = response.content.decode()
     assert "只能使用小写字母、数字和连字符" in page
+
+
+def test_crm_pages_are_translated(alpha, alpha_client):
+    sign_in(alpha_client, alpha, ALPHA.admin_email)
+    alpha_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    page = alpha_client.get("/customers/").content.decode()
+    assert "还没有客户。" in page or "负责人" in page
+    assert "只看我的" in page
+    form = alpha_client.get("/leads/new/").content.decode()
+    assert "新建线索" in form and "保存" in form
