@@ -14,6 +14,7 @@ router.register(
 router.register("picklist-values", views.PicklistValueViewSet, basename="picklist-value")
 
 urlpatterns = [
+    path("v1/search/", views.SearchView.as_view(), name="api-search"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

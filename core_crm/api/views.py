@@ -6,7 +6,7 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import filters, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -14,6 +14,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
+from rest_framework.views import APIView
 
 from core_crm.access.models import Action
 from core_crm.access.policy import access_or_404
@@ -295,6 +296,41 @@ class LeadViewSet(LeadConversionMixin, RecordViewSet):
     filterset_class = LeadFilter
     search_fields_q = ("first_name", "last_name", "company", "email", "phone")
     ordering_fields = [*RecordViewSet.ordering_fields, "last_name", "score"]
+
+
+class SearchView(APIView):
+    """Accounts, contacts and leads matching `q` (partial words, Chinese, phone digits), up
+    to `limit` (default 10, at most 50) of each type the caller may read."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, required=True),
+            OpenApiParameter("limit", int, required=False),
+        ],
+        responses=None,
+    )
+    def get(self, request: Request) -> Response:
+        from core_crm.customers.search import global_search
+
+        try:
+            limit = max(1, min(50, int(request.query_params.get("limit", 10))))
+        except ValueError:
+            raise ValidationError({"limit": ["A whole number from 1 to 50."]}) from None
+        term = request.query_params.get("q", "")
+        serializers_by_type: dict[str, Any] = {
+            "account": AccountSerializer,
+            "contact": ContactSerializer,
+            "lead": LeadSerializer,
+        }
+        groups = global_search(cast(User, request.user), term, per_type=limit)
+        return Response(
+            {
+                group.object_type: serializers_by_type[group.object_type](
+                    group.results, many=True, context={"request": request}
+                ).data
+                for group in groups
+            }
+        )
 
 
 class PicklistValueViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):

@@ -3,8 +3,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -55,6 +58,50 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def _digits(name: str) -> models.Func:
+    return models.Func(
+        Coalesce(name, models.Value("")),
+        models.Value("[^0-9]"),
+        models.Value(""),
+        models.Value("g"),
+        function="regexp_replace",
+        output_field=models.TextField(),
+    )
+
+
+def _search_text(*fields: str, phones: tuple[str, ...] = ()) -> models.GeneratedField:
+    """Lower-cased searchable text (for partial words and Chinese, via trigrams); phone
+    numbers also as bare digits, so "13912345678" finds "+86 139 1234 5678"."""
+    parts: list[object] = []
+    for name in fields:
+        parts += [Coalesce(name, models.Value("")), models.Value(" ")]
+    for name in phones:
+        parts += [_digits(name), models.Value(" ")]
+    return models.GeneratedField(
+        expression=Lower(Concat(*parts, output_field=models.TextField())),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
+
+
+def _search_vector(*fields: str) -> models.GeneratedField:
+    """Whole-word full-text search ('simple' config: no stemming, any language)."""
+    return models.GeneratedField(
+        expression=SearchVector(*fields, config="simple"),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
+
+
+def _search_indexes(prefix: str) -> list[models.Index]:
+    return [
+        GinIndex(
+            OpClass(models.F("search_text"), name="gin_trgm_ops"), name=f"{prefix}_search_trgm"
+        ),
+        GinIndex(fields=["search_vector"], name=f"{prefix}_search_fts"),
+    ]
 
 
 def person_name(first: str, last: str) -> str:
@@ -143,10 +190,12 @@ class Account(Owned):
     employee_count = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="accounts")
     notes = models.TextField(_("notes"), blank=True)
+    search_text = _search_text("name", "email", "phone", "city", "website", phones=("phone",))
+    search_vector = _search_vector("name", "email", "phone", "city")
 
     class Meta:
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["owner", "name"])]
+        indexes = [models.Index(fields=["owner", "name"]), *_search_indexes("account")]
 
     def __str__(self) -> str:
         return self.name
@@ -192,10 +241,14 @@ class Contact(Owned):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="contacts")
     notes = models.TextField(_("notes"), blank=True)
+    search_text = _search_text(
+        "last_name", "first_name", "email", "phone", "mobile", "title", phones=("phone", "mobile")
+    )
+    search_vector = _search_vector("first_name", "last_name", "email", "phone", "mobile")
 
     class Meta:
         ordering = ["last_name", "first_name", "pk"]
-        indexes = [models.Index(fields=["owner", "last_name"])]
+        indexes = [models.Index(fields=["owner", "last_name"]), *_search_indexes("contact")]
 
     def __str__(self) -> str:
         return self.full_name
@@ -281,10 +334,14 @@ class Lead(Owned):
     converted_at = models.DateTimeField(null=True, blank=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="leads")
     notes = models.TextField(_("notes"), blank=True)
+    search_text = _search_text(
+        "last_name", "first_name", "company", "email", "phone", "city", phones=("phone",)
+    )
+    search_vector = _search_vector("first_name", "last_name", "company", "email", "phone")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["owner", "status"])]
+        indexes = [models.Index(fields=["owner", "status"]), *_search_indexes("lead")]
 
     def __str__(self) -> str:
         name = person_name(self.first_name, self.last_name)

@@ -330,7 +330,31 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
     )
 
 
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """Results grouped by type; the header's search box asks for the short form as you type."""
+    from .search import MIN_LENGTH, global_search
+
+    term = request.GET.get("q", "").strip()
+    compact = bool(request.headers.get("HX-Request"))
+    groups = global_search(_actor(request), term, per_type=5 if compact else 25)
+    template = "customers/_search_results.html" if compact else "customers/search.html"
+    return render(
+        request,
+        template,
+        {
+            "q": term,
+            "groups": groups,
+            "too_short": 0 < len(term) < MIN_LENGTH,
+            "labels": {p.object_type: p.plural for p in PAGES.values()},
+            "any": any(g.results for g in groups),
+        },
+    )
+
+
 urlpatterns = [
+    path("search/", search, name="search"),
+] + [
     route
     for slug in PAGES
     for route in (
