@@ -65,30 +65,44 @@ def main() -> int:
         tenant = provision_tenant(slug="bench", name="Bench")
         rng = random.Random(7)
         with tenant_context(tenant):
-            admin = User.objects.create_user(email="a@bench.test", password="x" * 12,
-                                             full_name="A", is_workspace_admin=True)
+            admin = User.objects.create_user(
+                email="a@bench.test", password="x" * 12, full_name="A", is_workspace_admin=True
+            )
             accounts = Account.objects.bulk_create(
-                Account(owner=admin, name=rng.choice(["上海", "北京", "Ningbo", "Suzhou"])
-                        + rng.choice(["食品有限公司", " Valves Co.", " Trading", "机械公司"])
-                        + f" {i}")
+                Account(
+                    owner=admin,
+                    name=rng.choice(["上海", "北京", "Ningbo", "Suzhou"])
+                    + rng.choice(["食品有限公司", " Valves Co.", " Trading", "机械公司"])
+                    + f" {i}",
+                )
                 for i in range(args.contacts // 10)
             )
             started = time.perf_counter()
             surnames = ["Wang", "Li", "Zhang", "Liu", "Chen", "王", "李", "张", "刘", "陈"]
             batch = []
             for i in range(args.contacts):
-                batch.append(Contact(
-                    owner=admin, account=rng.choice(accounts), last_name=rng.choice(surnames),
-                    first_name=f"n{i}", email=f"user{i}@example{i % 997}.cn",
-                    mobile=f"+86 1{rng.randint(30, 99)} {rng.randint(1000, 9999)} "
-                    f"{rng.randint(1000, 9999)}",
-                ))
+                batch.append(
+                    Contact(
+                        owner=admin,
+                        account=rng.choice(accounts),
+                        last_name=rng.choice(surnames),
+                        first_name=f"n{i}",
+                        email=f"user{i}@example{i % 997}.cn",
+                        mobile=f"+86 1{rng.randint(30, 99)} {rng.randint(1000, 9999)} "
+                        f"{rng.randint(1000, 9999)}",
+                    )
+                )
                 if len(batch) == 5000:
                     Contact.objects.bulk_create(batch)
                     batch = []
             Contact.objects.bulk_create(batch)
-            Contact.objects.create(owner=admin, first_name="Mei", last_name="Lin",
-                                   email="mei.lin@valves.example", mobile="+86 139 1234 5678")
+            Contact.objects.create(
+                owner=admin,
+                first_name="Mei",
+                last_name="Lin",
+                email="mei.lin@valves.example",
+                mobile="+86 139 1234 5678",
+            )
             load_seconds = time.perf_counter() - started
             with connection.cursor() as cursor:
                 cursor.execute("ANALYZE")
@@ -112,15 +126,19 @@ def main() -> int:
         with maintenance_connection(url) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'.encode())
 
-    print(f"\nGlobal search over {args.contacts:,} contacts and {args.contacts // 10:,} accounts "
-          f"({platform.machine()}, {os.cpu_count()} cores; loaded in {load_seconds:.1f} s; "
-          f"median of {args.repeat} runs, all three object types per search)\n")
+    print(
+        f"\nGlobal search over {args.contacts:,} contacts and {args.contacts // 10:,} accounts "
+        f"({platform.machine()}, {os.cpu_count()} cores; loaded in {load_seconds:.1f} s; "
+        f"median of {args.repeat} runs, all three object types per search)\n"
+    )
     print("| query        | term          | indexed (ms) | no index (ms) | speed-up |")
     print("|--------------|---------------|--------------|---------------|----------|")
     for label, term in TERMS:
         ratio = scanned[label] / indexed[label]
-        print(f"| {label:<12} | {term:<13} | {indexed[label]:>12.1f} | {scanned[label]:>13.1f} "
-              f"| {ratio:>7.1f}x |")
+        print(
+            f"| {label:<12} | {term:<13} | {indexed[label]:>12.1f} | {scanned[label]:>13.1f} "
+            f"| {ratio:>7.1f}x |"
+        )
     return 0
 
 

@@ -21,5 +21,11 @@ class TenantAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(is_template=False)
 
+    def delete_queryset(self, request, queryset) -> None:
+        # One by one, so each workspace's schema is dropped with its row (a bulk delete would
+        # leave schemas behind).
+        for tenant in queryset:
+            tenant.delete()
+
     def has_add_permission(self, request) -> bool:
         return False  # workspaces are created by signup, which provisions the schema

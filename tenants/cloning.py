@@ -52,12 +52,16 @@ def fingerprint(template: str) -> str:
         """
         WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = %s)
         SELECT md5(coalesce(string_agg(x, ',' ORDER BY x), '')) FROM (
-            SELECT 'rel:' || c.relname::text || ':' || c.relkind::text AS x
+            SELECT 'rel:' || c.relname::text || ':' || c.relkind::text || ':'
+                   || c.relpersistence::text || ':' || c.relrowsecurity::text || ':'
+                   || CASE WHEN c.relkind = 'i' THEN md5(pg_get_indexdef(c.oid)) ELSE '' END
+                   AS x
             FROM pg_class c WHERE c.relnamespace IN (SELECT oid FROM ns)
             UNION ALL
             SELECT 'col:' || c.relname::text || '.' || a.attname::text || ':'
                    || a.atttypid::text || ':' || a.atttypmod::text || ':'
                    || a.attnotnull::text || ':' || a.attidentity::text || ':'
+                   || a.attcollation::text || ':'
                    || a.attgenerated::text || ':'
                    || coalesce(md5(pg_get_expr(d.adbin, d.adrelid)), '')
             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
@@ -76,6 +80,15 @@ def fingerprint(template: str) -> str:
             UNION ALL
             SELECT 'ty:' || t.typname::text FROM pg_type t
             WHERE t.typnamespace IN (SELECT oid FROM ns) AND t.typtype IN ('d', 'e', 'r', 'm')
+            UNION ALL
+            SELECT 'coll:' || collname::text FROM pg_collation
+            WHERE collnamespace IN (SELECT oid FROM ns)
+            UNION ALL
+            SELECT 'stx:' || stxname::text FROM pg_statistic_ext
+            WHERE stxnamespace IN (SELECT oid FROM ns)
+            UNION ALL
+            SELECT 'pol:' || p.polname::text FROM pg_policy p JOIN pg_class c
+              ON c.oid = p.polrelid WHERE c.relnamespace IN (SELECT oid FROM ns)
         ) parts
         """,
         [template],
@@ -111,6 +124,24 @@ def _unsupported(template: str) -> str | None:
             "types",
             """SELECT t.typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                WHERE n.nspname = %s AND t.typtype IN ('d', 'e', 'r', 'm')""",
+            [template],
+        ),
+        (
+            "collations, policies or statistics objects",
+            """SELECT collname FROM pg_collation WHERE collnamespace =
+                   (SELECT oid FROM pg_namespace WHERE nspname = %s)
+               UNION ALL
+               SELECT polname FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s
+               UNION ALL
+               SELECT stxname FROM pg_statistic_ext s JOIN pg_namespace n
+                 ON n.oid = s.stxnamespace WHERE n.nspname = %s""",
+            [template, template, template],
+        ),
+        (
+            "unlogged tables",
+            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE n.nspname = %s AND c.relpersistence <> 'p'""",
             [template],
         ),
         (
@@ -212,12 +243,17 @@ def build_plan(template: str) -> ClonePlan | None:
                     f"coalesce(max({_quote(col)}), 1), max({_quote(col)}) IS NOT NULL) "
                     f"FROM {target}"
                 )
-    for rel, conname, _contype, definition in constraints:
-        statements.append(
-            f"ALTER TABLE __SCHEMA__.{_quote(names[rel])} ADD CONSTRAINT {_quote(conname)} "
-            f"{retarget(definition)}"
+
+    def add(rel: int, conname: str, definition: str) -> str:
+        return (
+            f"ALTER TABLE __SCHEMA__.{_quote(names[rel])} ADD CONSTRAINT "
+            f"{_quote(conname)} {retarget(definition)}"
         )
+
+    # Keys first, then the other indexes, then foreign keys, which may rely on either.
+    statements.extend(add(r, n, d) for r, n, t, d in constraints if t != "f")
     statements.extend(retarget(definition) for definition in indexes)
+    statements.extend(add(r, n, d) for r, n, t, d in constraints if t == "f")
     return ClonePlan(
         template=template, fingerprint=fingerprint(template), sql=";\n".join(statements) + ";"
     )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -50,6 +51,14 @@ class Tenant(TenantMixin):
             return None
         return max(0, (self.trial_ends_at - timezone.now()).days)
 
+    def save(self, *args: object, **kwargs: object) -> None:
+        # django-tenants saves the row before creating the schema; remember it is new.
+        self._being_created = self._state.adding
+        try:
+            super().save(*args, **kwargs)
+        finally:
+            self._being_created = False
+
     def create_schema(
         self, check_if_exists: bool = False, sync_schema: bool = True, verbosity: int = 1
     ) -> bool:
@@ -61,11 +70,18 @@ class Tenant(TenantMixin):
         """
         from .provisioning import clone_from_template, template_schema_for
 
+        if self.schema_name == settings.PUBLIC_SCHEMA_NAME:
+            return False  # the public site's row: its schema is the database's own
+        if schema_exists(self.schema_name, case_sensitive=False):
+            if getattr(self, "_being_created", False):
+                # A new tenant never adopts a schema that is already there (django-tenants
+                # would, silently): that schema holds someone else's data.
+                raise ValidationError(f"Schema {self.schema_name!r} already exists.")
+            if check_if_exists:
+                return False
         base = template_schema_for(self) if sync_schema else None
         if base is None:
             return bool(super().create_schema(check_if_exists, sync_schema, verbosity))
-        if check_if_exists and schema_exists(self.schema_name):
-            return False
         clone_from_template(base, self.schema_name)
         return True
 

@@ -47,6 +47,7 @@ def clone_from_template(base: str, new: str) -> None:
     """
     if schema_exists(new, case_sensitive=False):
         raise ValidationError("New schema name already exists")
+    _refuse_a_template_holding_people(base)
     if clone_schema_fast(base, new):
         return
     with connection.cursor() as cursor:
@@ -59,6 +60,24 @@ def clone_from_template(base: str, new: str) -> None:
         if schema_exists(new, case_sensitive=False):
             raise ValidationError("New schema name already exists")
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [base, new])
+
+
+class TemplateNotClean(RuntimeError):
+    """The template schema holds people or their sign-in data, which every clone would copy."""
+
+
+def _refuse_a_template_holding_people(base: str) -> None:
+    quoted = '"' + base.replace('"', '""') + '"'
+    with connection.cursor() as cursor:
+        for table in ("users_user", "django_session", "api_personalaccesstoken"):
+            cursor.execute(
+                f"SELECT EXISTS (SELECT 1 FROM {quoted}.{table})"  # noqa: S608 (quoted names)
+            )
+            if cursor.fetchone()[0]:
+                raise TemplateNotClean(
+                    f"The template schema {base!r} has rows in {table}; every new workspace "
+                    "would get them. Empty that table in the template before provisioning."
+                )
 
 
 def ensure_public_tenant() -> Tenant:
@@ -103,6 +122,8 @@ def provision_tenant(
     """
     from .models import Domain, Tenant
 
+    if schema_exists(slug, case_sensitive=False):
+        raise ValidationError(f"A schema named {slug!r} already exists; it is not reused.")
     ensure_template()
     with transaction.atomic():
         tenant = Tenant(schema_name=slug, name=name, status=status, trial_ends_at=trial_ends_at)
@@ -112,14 +133,3 @@ def provision_tenant(
         )
     tenant_connection().set_schema_to_public()
     return tenant
-
-
-def drop_orphan_schema(slug: str) -> None:
-    """Drop `slug`'s schema if no tenant row owns it (after a failed provisioning)."""
-    from .models import Tenant
-
-    tenant_connection().set_schema_to_public()
-    if Tenant.objects.filter(schema_name=slug).exists() or not schema_exists(slug):
-        return
-    with connection.cursor() as cursor:
-        cursor.execute(f'DROP SCHEMA "{slug}" CASCADE')  # slug passed validation: no quotes

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db.models import QuerySet
+from django_tenants.utils import schema_exists
 
 from .models import Domain, Tenant, WorkspaceMember
 
@@ -12,6 +13,9 @@ def subdomain_is_taken(slug: str) -> bool:
     return (
         Tenant.objects.filter(schema_name__iexact=slug).exists()
         or Domain.objects.filter(domain__iexact=host).exists()
+        # A schema without a tenant row (left behind, or not a tenant's at all) is never
+        # handed to a new workspace: its data is someone else's.
+        or schema_exists(slug, case_sensitive=False)
     )
 
 

@@ -9,17 +9,17 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core_crm.users.services import user_create
+from guanxi.ratelimit import hit
 
 from .db import tenant_connection
 from .models import SigninToken, Tenant, WorkspaceMember
-from .provisioning import drop_orphan_schema, provision_tenant
+from .provisioning import provision_tenant
 
 log = logging.getLogger(__name__)
 
@@ -39,23 +39,6 @@ class SignupResult:
     handoff_url: str
 
 
-def _rate_key(client_ip: str) -> str:
-    return f"signup-rate:{client_ip}"
-
-
-def signup_rate_exceeded(client_ip: str) -> bool:
-    return int(cache.get(_rate_key(client_ip), 0)) >= settings.GUANXI_SIGNUP_RATE_LIMIT
-
-
-def _signup_rate_hit(client_ip: str) -> None:
-    key = _rate_key(client_ip)
-    if not cache.add(key, 1, timeout=3600):
-        try:
-            cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, timeout=3600)
-
-
 def tenant_signup(
     *,
     company_name: str,
@@ -72,7 +55,7 @@ def tenant_signup(
     sign-in token are created in one transaction; the verification email is queued only after
     it commits. Any failure leaves no row and no schema behind.
     """
-    if signup_rate_exceeded(client_ip):
+    if not hit(f"signup-rate:{client_ip}", settings.GUANXI_SIGNUP_RATE_LIMIT):
         raise SignupRateLimited
     try:
         with transaction.atomic():
@@ -93,14 +76,10 @@ def tenant_signup(
                 )
             token = signin_token_issue(tenant=tenant, user_id=user.pk)
     except (IntegrityError, ValidationError) as exc:
-        drop_orphan_schema(slug)
+        # PostgreSQL DDL is transactional: the rollback removed the schema with the rows.
         raise SubdomainTaken from exc
-    except Exception:
-        drop_orphan_schema(slug)
-        raise
     finally:
         tenant_connection().set_schema_to_public()
-    _signup_rate_hit(client_ip)
     log.info("workspace %s created", slug)
     handoff_url = tenant.url(f"/auth/handoff/{token}/")
     return SignupResult(tenant=tenant, user_id=user.pk, handoff_url=handoff_url)
@@ -163,4 +142,4 @@ def workspace_finder_request(*, email: str) -> None:
     """
     from .tasks import send_workspace_links
 
-    transaction.on_commit(lambda: send_workspace_links.delay(email.strip().lower()))
+    transaction.on_commit(lambda: send_workspace_links.delay(email.strip().lower()), robust=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import translation
@@ -8,13 +9,10 @@ from django.views.decorators.http import require_http_methods
 
 from billing.plans import PLANS
 from guanxi.http import posted
+from guanxi.ratelimit import client_ip, hit
 
 from . import services
 from .forms import SignupForm, WorkspaceFinderForm
-
-
-def client_ip(request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -26,17 +24,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(posted(request), initial={"subdomain": request.GET.get("subdomain", "")})
     status = 200
     if request.method == "POST":
-        if services.signup_rate_exceeded(client_ip(request)):
-            form.is_valid()
-            form.add_error(
-                None,
-                _(
-                    "Too many workspaces were created from your network in the "
-                    "last hour. Please try again later."
-                ),
-            )
-            status = 429
-        elif form.is_valid():
+        if form.is_valid():
             data = form.cleaned_data
             try:
                 result = services.tenant_signup(
@@ -54,8 +42,8 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form.add_error(
                     None,
                     _(
-                        "Too many workspaces were created from your network in "
-                        "the last hour. Please try again later."
+                        "Too many signups from your network in the last hour. "
+                        "Please try again later."
                     ),
                 )
                 status = 429
@@ -70,7 +58,11 @@ def signup(request: HttpRequest) -> HttpResponse:
 def workspace_finder(request: HttpRequest) -> HttpResponse:
     form = WorkspaceFinderForm(posted(request))
     if request.method == "POST" and form.is_valid():
-        services.workspace_finder_request(email=form.cleaned_data["email"])
+        email = form.cleaned_data["email"].strip().lower()
+        limit = settings.GUANXI_FINDER_RATE_LIMIT
+        if hit(f"finder-ip:{client_ip(request)}", limit) and hit(f"finder-email:{email}", limit):
+            services.workspace_finder_request(email=email)
+        # The same answer either way: the finder reveals nothing, and a flood sends nothing.
         return redirect("workspace_finder_sent")
     return render(request, "tenants/finder.html", {"form": form})
 

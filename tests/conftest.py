@@ -68,12 +68,27 @@ def _make_workspace(spec: TenantSpec) -> None:
             )
 
 
+def _public_operator() -> None:
+    """A platform operator in the public schema with primary key 1, like the workspace
+    admins: a tenant query that falls through to public finds a wrong row, not nothing."""
+    from core_crm.users.models import User
+
+    if not User.objects.filter(pk=1).exists():
+        User.objects.create_user(
+            email="operator@public.test",
+            password=PASSWORD,
+            full_name="Platform Operator",
+            is_staff=True,
+        )
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
     from tenants.provisioning import ensure_public_tenant, ensure_template
 
     with django_db_blocker.unblock():
         ensure_public_tenant()
+        _public_operator()
         ensure_template()
         for spec in (ALPHA, BETA):
             _make_workspace(spec)

@@ -58,3 +58,12 @@ def test_task_queued_from_each_tenant_runs_in_that_tenant(celery_worker, alpha, 
 def test_public_task_runs_in_the_public_schema(celery_worker, db):
     result = send_workspace_links.delay(BETA.rep_email)
     assert result.get(timeout=30) == 1
+
+
+def test_a_task_for_a_vanished_tenant_refuses_instead_of_running_in_public(celery_worker, db):
+    result = send_verification_email.apply_async(
+        args=(1,), headers={"_schema_name": "no-such-tenant"}
+    )
+    with pytest.raises(Exception) as raised:
+        result.get(timeout=30)
+    assert "queued in 'no-such-tenant' but would run in 'public'; refusing" in str(raised.value)

@@ -58,9 +58,29 @@ def test_deploy_check_is_clean_in_production_settings():
         DEBUG="false",
         SECRET_KEY="k8Jq2-vN0xZ7pL4wR9tY1uE6iO3aS5dF8gH2jK0lM7nB4vC1xZ9qW3eR6tY",
         GUANXI_BASE_DOMAIN="guanxi.example.com",
+        EMAIL_URL="smtp+tls://mailer:secret@smtp.example.com:587",
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_deploy_check_warns_when_email_goes_nowhere():
+    env = {k: v for k, v in os.environ.items() if k != "EMAIL_URL"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check", "--deploy", "--fail-level", "WARNING"],
+        env={
+            **{k: v for k, v in env.items() if k not in TEST_ONLY},
+            "DJANGO_SETTINGS_MODULE": "guanxi.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": "k8Jq2-vN0xZ7pL4wR9tY1uE6iO3aS5dF8gH2jK0lM7nB4vC1xZ9qW3eR6tY",
+        },
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert result.returncode != 0
+    assert "guanxi.W001" in result.stderr + result.stdout
 
 
 def test_base_domain_sets_allowed_hosts():

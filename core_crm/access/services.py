@@ -152,7 +152,8 @@ def invitation_create(*, actor: User, email: str, role: Role, team: Team | None 
         transaction.on_commit(
             lambda: send_invitation.apply_async(
                 args=(invitation.pk, token), headers={"_schema_name": schema}
-            )
+            ),
+            robust=True,  # a broker outage must not fail a request whose data committed
         )
     return token
 

@@ -8,3 +8,15 @@ class AccountAdapter(DefaultAccountAdapter):
 
     def is_open_for_signup(self, request: HttpRequest) -> bool:
         return False
+
+    def is_safe_url(self, url: str | None) -> bool:
+        """Redirect only within this workspace's own host: ALLOWED_HOSTS covers every
+        workspace, and ?next= must not send people to another company's."""
+        from django.utils.http import url_has_allowed_host_and_scheme
+
+        request = self.request
+        if not url or request is None:
+            return False
+        return url_has_allowed_host_and_scheme(
+            url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )

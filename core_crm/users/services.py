@@ -42,7 +42,8 @@ def user_create(
             transaction.on_commit(
                 lambda: send_verification_email.apply_async(
                     args=(user.pk,), headers={"_schema_name": schema}
-                )
+                ),
+                robust=True,  # a broker outage must not fail a request whose data committed
             )
     return user
 

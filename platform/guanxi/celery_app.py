@@ -7,6 +7,6 @@ from tenant_schemas_celery.app import CeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
 
-app = CeleryApp("guanxi")
+app = CeleryApp("guanxi", task_cls="guanxi.tasks:GuardedTenantTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

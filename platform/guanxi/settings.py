@@ -41,13 +41,11 @@ GUANXI_BASE_DOMAIN = env.str("GUANXI_BASE_DOMAIN", default="localhost").lower()
 GUANXI_URL_SCHEME = env.str("GUANXI_URL_SCHEME", default="http" if DEBUG else "https")
 GUANXI_URL_PORT = env.str("GUANXI_URL_PORT", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[GUANXI_BASE_DOMAIN, f".{GUANXI_BASE_DOMAIN}"])
-CSRF_TRUSTED_ORIGINS = env.list(
-    "CSRF_TRUSTED_ORIGINS",
-    default=[
-        f"{GUANXI_URL_SCHEME}://{GUANXI_BASE_DOMAIN}{GUANXI_URL_PORT and ':' + GUANXI_URL_PORT}",
-        f"{GUANXI_URL_SCHEME}://*.{GUANXI_BASE_DOMAIN}{GUANXI_URL_PORT and ':' + GUANXI_URL_PORT}",
-    ],
-)
+# Every form posts to its own host; no cross-origin POST is trusted by default.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Behind N reverse proxies that append to X-Forwarded-For, the client address is the Nth
+# entry from the right. 0: use the connection's address (REMOTE_ADDR).
+GUANXI_TRUSTED_PROXIES = env.int("GUANXI_TRUSTED_PROXIES", default=0)
 # Subdomains nobody may sign up for: they are ours, or confusing, or both.
 GUANXI_RESERVED_SUBDOMAINS = frozenset(
     env.list(
@@ -294,8 +292,10 @@ ACCOUNT_RATE_LIMITS = {
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Guanxi"
 
-# Online signup: at most this many new workspaces per client address per hour.
+# Online signup: at most this many attempts per client address per hour.
 GUANXI_SIGNUP_RATE_LIMIT = env.int("GUANXI_SIGNUP_RATE_LIMIT", default=5)
+# Workspace finder: emails per client address and per email address per hour.
+GUANXI_FINDER_RATE_LIMIT = env.int("GUANXI_FINDER_RATE_LIMIT", default=5)
 GUANXI_TRIAL_DAYS = 14
 # The sign-in token handed from the public site to a new workspace is good for this long.
 GUANXI_HANDOFF_TOKEN_SECONDS = 120

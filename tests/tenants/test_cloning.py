@@ -142,6 +142,8 @@ def test_plan_is_cached_until_the_template_changes(db):
         "CREATE FUNCTION {t}.some_fn() RETURNS int LANGUAGE sql AS 'SELECT 1'",
         "CREATE SEQUENCE {t}.loose_sequence",
         "CREATE TABLE {t}.old_style (id serial PRIMARY KEY)",
+        "CREATE COLLATION {t}.my_coll (provider = icu, locale = 'und')",
+        "CREATE UNLOGGED TABLE {t}.scratch (id bigint)",
     ],
 )
 def test_templates_the_plan_cannot_copy_fall_back_to_the_clone_function(db, ddl, monkeypatch):
@@ -168,3 +170,28 @@ def test_templates_the_plan_cannot_copy_fall_back_to_the_clone_function(db, ddl,
 
 def test_base_schema_setting_names_the_template():
     assert settings.TENANT_BASE_SCHEMA == TEMPLATE
+
+
+def test_a_template_holding_people_is_refused(db):
+    from tenants.provisioning import TemplateNotClean
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {TEMPLATE}.users_user (password, email, full_name, is_active, "
+            "is_staff, is_superuser, is_workspace_admin, language, time_zone, date_joined) "
+            "VALUES ('x', 'stray@x.test', 'Stray', true, false, false, false, 'en', 'UTC', now())"
+        )
+    with pytest.raises(TemplateNotClean, match="users_user"):
+        clone_from_template(TEMPLATE, "would-leak")
+
+
+def test_an_index_redefined_under_its_old_name_rebuilds_the_plan(db):
+    cloning.clone_plan(TEMPLATE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE INDEX probe_idx ON {TEMPLATE}.users_user (email)")
+    first = cloning.clone_plan(TEMPLATE)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP INDEX {TEMPLATE}.probe_idx")
+        cursor.execute(f"CREATE INDEX probe_idx ON {TEMPLATE}.users_user (full_name)")
+    second = cloning.clone_plan(TEMPLATE)
+    assert "(full_name)" in second.sql and second is not first

@@ -46,8 +46,14 @@ def test_unknown_path_on_a_workspace_gets_the_404_page(alpha_client):
 
 
 def test_template_schema_is_not_reachable_by_host(db):
-    response = Client(HTTP_HOST="tenant_template.localhost").get("/")
-    assert response.status_code in (400, 404)
+    # Even if a domain pointed at it by mistake, the template serves nothing.
+    from tenants.models import Domain
+
+    template = Tenant.objects.get(is_template=True)
+    Domain.objects.create(domain="template-probe.localhost", tenant=template, is_primary=True)
+    response = Client(HTTP_HOST="template-probe.localhost").get("/accounts/login/")
+    assert response.status_code == 404
+    assert "Sign in to" not in response.content.decode()
 
 
 @pytest.mark.parametrize(
@@ -150,3 +156,22 @@ def test_workspace_finder_rejects_a_bad_address(public_client):
     assert response.status_code == 200
     assert "Enter a valid email address." in response.content.decode()
     assert mail.outbox == []
+
+
+def test_workspace_finder_sends_at_most_a_few_mails_per_address(
+    public_client, django_capture_on_commit_callbacks, eager_celery, settings
+):
+    from django.core.cache import cache
+
+    settings.GUANXI_FINDER_RATE_LIMIT = 2
+    cache.delete("finder-email:victim@example.com")
+    cache.delete("finder-ip:203.0.113.50")
+    with django_capture_on_commit_callbacks(execute=True):
+        answers = [
+            public_client.post(
+                "/find-workspace/", {"email": "victim@example.com"}, REMOTE_ADDR="203.0.113.50"
+            )
+            for _ in range(4)
+        ]
+    assert all(a["Location"] == "/find-workspace/sent/" for a in answers)  # same answer
+    assert len(mail.outbox) == 2

@@ -149,17 +149,20 @@ def test_uppercase_subdomain_is_stored_lowercase(public_client):
     assert Tenant.objects.filter(schema_name="northwind").exists()
 
 
-def test_failure_after_schema_creation_leaves_nothing_behind(public_client, monkeypatch):
+def test_failure_after_schema_creation_leaves_nothing_behind(
+    public_client, monkeypatch, django_capture_on_commit_callbacks
+):
     seen = {}
 
-    def exploding_user_create(**kwargs):
-        # The schema exists at this point: the failure comes after its creation.
+    def exploding_token_issue(**kwargs):
+        # The schema, the admin and the directory entry exist at this point.
         seen["schema_existed"] = schema_exists("northwind")
-        raise RuntimeError("mail server on fire")
+        raise RuntimeError("token store on fire")
 
-    monkeypatch.setattr(services, "user_create", exploding_user_create)
-    with pytest.raises(RuntimeError):
+    monkeypatch.setattr(services, "signin_token_issue", exploding_token_issue)
+    with django_capture_on_commit_callbacks() as callbacks, pytest.raises(RuntimeError):
         post_signup(public_client)
+    assert callbacks == []  # the verification email was never queued
 
     connection.set_schema_to_public()
     assert seen["schema_existed"] is True
@@ -203,7 +206,64 @@ def test_mass_signups_from_one_address_are_stopped(public_client, settings):
 
     assert (first.status_code, second.status_code) == (302, 302)
     assert third.status_code == 429
-    assert "Too many workspaces were created from your network" in third.content.decode()
+    assert "Too many signups from your network" in third.content.decode()
     assert not Tenant.objects.filter(schema_name="mass-three").exists()
     assert other.status_code == 302
     cache.delete(f"signup-rate:{address}")
+
+
+def test_a_leftover_schema_is_never_handed_to_a_new_workspace(public_client):
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "northwind"')
+        cursor.execute('CREATE TABLE "northwind".secrets (note text)')
+        cursor.execute("INSERT INTO \"northwind\".secrets VALUES ('previous owner data')")
+
+    response = post_signup(public_client)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["subdomain"] == ["This subdomain is already taken."]
+    assert not Tenant.objects.filter(schema_name="northwind").exists()
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT note FROM "northwind".secrets')
+        assert cursor.fetchone() == ("previous owner data",)  # untouched, not dropped
+
+
+def test_provisioning_refuses_an_existing_schema_even_past_the_form(db):
+    from django.core.exceptions import ValidationError
+
+    from tenants.provisioning import provision_tenant
+
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "orphan-co"')
+    with pytest.raises(ValidationError, match="already exists"):
+        provision_tenant(slug="orphan-co", name="Orphan")
+    assert not Tenant.objects.filter(schema_name="orphan-co").exists()
+
+
+def test_rate_limit_counts_the_real_client_behind_trusted_proxies(public_client, settings):
+    settings.GUANXI_SIGNUP_RATE_LIMIT = 1
+    settings.GUANXI_TRUSTED_PROXIES = 1
+    from django.core.cache import cache
+
+    for ip in ("192.0.2.10", "192.0.2.11"):
+        cache.delete(f"signup-rate:{ip}")
+    via_proxy = {"REMOTE_ADDR": "10.0.0.2"}  # the load balancer, the same for everyone
+    first = public_client.post(
+        "/signup/",
+        {**VALID, "subdomain": "proxied-one"},
+        HTTP_X_FORWARDED_FOR="198.51.100.9, 192.0.2.10",
+        **via_proxy,
+    )
+    other_client = public_client.post(
+        "/signup/",
+        {**VALID, "subdomain": "proxied-two"},
+        HTTP_X_FORWARDED_FOR="192.0.2.11",
+        **via_proxy,
+    )
+    again = public_client.post(
+        "/signup/",
+        {**VALID, "subdomain": "proxied-three"},
+        HTTP_X_FORWARDED_FOR="203.0.113.1, 192.0.2.10",
+        **via_proxy,
+    )
+    assert (first.status_code, other_client.status_code, again.status_code) == (302, 302, 429)

@@ -172,3 +172,12 @@ def test_workspaces_are_closed_to_self_signup(alpha, alpha_client):
     alpha_client.post("/accounts/signup/", {"email": "intruder@x.test", "password1": PASSWORD})
     with tenant_context(alpha):
         assert not User.objects.filter(email="intruder@x.test").exists()
+
+
+def test_sign_in_never_redirects_to_another_workspace(alpha_client):
+    response = alpha_client.post(
+        "/accounts/login/?next=http://beta.localhost/",
+        {"login": ALPHA.admin_email, "password": PASSWORD, "next": "http://beta.localhost/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
