@@ -247,8 +247,16 @@ def cmd_run(argv: Sequence[str]) -> int:
         services.stop()
 
 
+def _host_tag() -> str:
+    """Six hex digits naming this machine, so only its own dead runs are cleaned up."""
+    import hashlib
+
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+
+
 def _drop_databases_of_dead_runs(database_url: str) -> None:
-    """Test databases of `make test` runs that were killed before pytest could drop them."""
+    """Test databases of this machine's `make test` runs that were killed before pytest could
+    drop them (another machine's runs on a shared server are left alone)."""
     import re
 
     with maintenance_connection(database_url) as conn:
@@ -259,8 +267,8 @@ def _drop_databases_of_dead_runs(database_url: str) -> None:
             )
         ]
         for name in names:
-            match = re.match(r"test_guanxi_r(\d+)", name)
-            if match is None:
+            match = re.match(r"test_guanxi_r(\d+)h([0-9a-f]{6})", name)
+            if match is None or match.group(2) != _host_tag():
                 continue
             try:
                 os.kill(int(match.group(1)), 0)
@@ -277,7 +285,7 @@ def cmd_test(argv: Sequence[str]) -> int:
         env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         # Importing this package set DJANGO_SETTINGS_MODULE for the app; tests use their own.
         env["DJANGO_SETTINGS_MODULE"] = "guanxi.settings_test"
-        env["GUANXI_TEST_RUN_ID"] = str(os.getpid())
+        env["GUANXI_TEST_RUN_ID"] = f"{os.getpid()}h{_host_tag()}"
         _drop_databases_of_dead_runs(env["DATABASE_URL"])
         _manage(["compile_translations", "--verbosity", "0"], env)
         return subprocess.run([PYTHON, "-m", "pytest", *argv], env=env, cwd=ROOT).returncode
