@@ -4,6 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core_crm.customers.fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 from core_crm.customers.models import Account, Contact, Lead, PicklistValue, Tag
 from core_crm.customers.selectors import account_list, contact_list
 
@@ -44,6 +45,7 @@ class RecordSerializer(serializers.ModelSerializer):
     )
 
     common_read_only = ("id", "owner", "owner_name", "created_at", "updated_at")
+    common_tail = ("owner", "owner_name", "created_at", "updated_at")
 
 
 class AccountSerializer(RecordSerializer):
@@ -56,37 +58,7 @@ class AccountSerializer(RecordSerializer):
 
     class Meta:
         model = Account
-        fields = (
-            "id",
-            "name",
-            "is_person",
-            "kind",
-            "industry",
-            "source",
-            "status",
-            "relationship",
-            "intention",
-            "value_class",
-            "parent",
-            "territory",
-            "website",
-            "phone",
-            "email",
-            "street",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "annual_revenue",
-            "employee_count",
-            "tags",
-            "notes",
-            "custom_fields",
-            "owner",
-            "owner_name",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *ACCOUNT_FIELDS, "tags", "custom_fields", *RecordSerializer.common_tail)
         read_only_fields = RecordSerializer.common_read_only
 
 
@@ -97,31 +69,7 @@ class ContactSerializer(RecordSerializer):
 
     class Meta:
         model = Contact
-        fields = (
-            "id",
-            "first_name",
-            "last_name",
-            "title",
-            "department",
-            "role",
-            "email",
-            "phone",
-            "mobile",
-            "account",
-            "reports_to",
-            "birthday",
-            "do_not_email",
-            "do_not_call",
-            "do_not_sms",
-            "preferred_channel",
-            "tags",
-            "notes",
-            "custom_fields",
-            "owner",
-            "owner_name",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *CONTACT_FIELDS, "tags", "custom_fields", *RecordSerializer.common_tail)
         read_only_fields = RecordSerializer.common_read_only
 
 
@@ -133,28 +81,13 @@ class LeadSerializer(RecordSerializer):
         model = Lead
         fields = (
             "id",
-            "first_name",
-            "last_name",
-            "company",
-            "title",
-            "email",
-            "phone",
-            "city",
-            "source",
-            "status",
-            "disqualify_reason",
-            "rating",
-            "score",
+            *LEAD_FIELDS,
             "tags",
-            "notes",
             "custom_fields",
             "converted_account",
             "converted_contact",
             "converted_at",
-            "owner",
-            "owner_name",
-            "created_at",
-            "updated_at",
+            *RecordSerializer.common_tail,
         )
         read_only_fields = (
             *RecordSerializer.common_read_only,

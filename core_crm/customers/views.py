@@ -25,6 +25,7 @@ from core_crm.users.models import User
 from guanxi.http import posted
 
 from . import selectors, services
+from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 from .models import Account, Contact, Lead, PicklistValue
 
 
@@ -68,30 +69,7 @@ ACCOUNTS = ObjectPages(
         Column("owner", _("Owner"), sortable=False),
     ),
     ("name", "email", "phone", "city"),
-    (
-        "name",
-        "is_person",
-        "kind",
-        "industry",
-        "source",
-        "status",
-        "relationship",
-        "intention",
-        "value_class",
-        "parent",
-        "territory",
-        "website",
-        "phone",
-        "email",
-        "street",
-        "city",
-        "region",
-        "postal_code",
-        "country",
-        "annual_revenue",
-        "employee_count",
-        "notes",
-    ),
+    ACCOUNT_FIELDS,
     filters=("kind", "value_class"),
 )
 CONTACTS = ObjectPages(
@@ -110,24 +88,7 @@ CONTACTS = ObjectPages(
         Column("owner", _("Owner"), sortable=False),
     ),
     ("first_name", "last_name", "email", "phone", "mobile"),
-    (
-        "first_name",
-        "last_name",
-        "title",
-        "department",
-        "role",
-        "email",
-        "phone",
-        "mobile",
-        "account",
-        "reports_to",
-        "birthday",
-        "do_not_email",
-        "do_not_call",
-        "do_not_sms",
-        "preferred_channel",
-        "notes",
-    ),
+    CONTACT_FIELDS,
 )
 LEADS = ObjectPages(
     "lead",
@@ -145,21 +106,7 @@ LEADS = ObjectPages(
         Column("owner", _("Owner"), sortable=False),
     ),
     ("first_name", "last_name", "company", "email", "phone"),
-    (
-        "first_name",
-        "last_name",
-        "company",
-        "title",
-        "email",
-        "phone",
-        "city",
-        "source",
-        "status",
-        "disqualify_reason",
-        "rating",
-        "score",
-        "notes",
-    ),
+    LEAD_FIELDS,
     filters=("status", "rating"),
 )
 PAGES = {p.slug: p for p in (ACCOUNTS, CONTACTS, LEADS)}
