@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -16,6 +14,7 @@ from django_tenants.utils import tenant_context
 
 from core_crm.users.services import user_create
 from guanxi.ratelimit import hit
+from guanxi.tokens import new_token, token_hash
 
 from .db import tenant_connection
 from .models import SigninToken, Tenant, WorkspaceMember
@@ -85,16 +84,12 @@ def tenant_signup(
     return SignupResult(tenant=tenant, user_id=user.pk, handoff_url=handoff_url)
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def signin_token_issue(*, tenant: Tenant, user_id: int) -> str:
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     SigninToken.objects.create(
         tenant=tenant,
         user_id=user_id,
-        token_hash=_hash(token),
+        token_hash=token_hash(token),
         expires_at=timezone.now() + timedelta(seconds=settings.GUANXI_HANDOFF_TOKEN_SECONDS),
     )
     return token
@@ -106,7 +101,7 @@ def signin_token_redeem(*, tenant: Tenant, token: str) -> int | None:
         row = (
             SigninToken.objects.select_for_update()
             .filter(
-                token_hash=_hash(token),
+                token_hash=token_hash(token),
                 tenant=tenant,
                 used_at__isnull=True,
                 expires_at__gt=timezone.now(),

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from core_crm.audit.models import AuditEntry, Channel
 from core_crm.users.models import User
+from guanxi.tokens import new_token, token_hash
 
 from .models import Invitation, Role, Team
 from .policy import PermissionDenied
@@ -117,15 +118,8 @@ def user_deactivate(
 INVITATION_DAYS = 7
 
 
-def _token_hash(token: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def invitation_create(*, actor: User, email: str, role: Role, team: Team | None = None) -> str:
     """Invite `email`; the link goes out by email after commit. Returns the raw token."""
-    import secrets
     from datetime import timedelta
 
     from .tasks import send_invitation
@@ -135,7 +129,7 @@ def invitation_create(*, actor: User, email: str, role: Role, team: Team | None 
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email, is_active=True).exists():
         raise AccessError(_("%(email)s already works in this workspace.") % {"email": email})
-    token = secrets.token_urlsafe(32)
+    token = new_token()
     with transaction.atomic():
         Invitation.objects.filter(
             email__iexact=email, accepted_at__isnull=True, revoked_at__isnull=True
@@ -145,7 +139,7 @@ def invitation_create(*, actor: User, email: str, role: Role, team: Team | None 
             role=role,
             team=team,
             invited_by=actor,
-            token_hash=_token_hash(token),
+            token_hash=token_hash(token),
             expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
         )
         schema = _schema_name()
@@ -166,7 +160,7 @@ def _schema_name() -> str:
 
 def invitation_for_token(token: str) -> Invitation | None:
     invitation = (
-        Invitation.objects.filter(token_hash=_token_hash(token))
+        Invitation.objects.filter(token_hash=token_hash(token))
         .select_related("role", "team")
         .first()
     )

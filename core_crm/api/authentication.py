@@ -7,8 +7,9 @@ from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from guanxi.tokens import token_hash
+
 from .models import PersonalAccessToken
-from .services import token_hash
 
 
 class BearerTokenAuthentication(authentication.BaseAuthentication):

@@ -1,24 +1,18 @@
 from __future__ import annotations
 
-import hashlib
-import secrets
-
 from django.utils import timezone
 
 from core_crm.users.models import User
+from guanxi.tokens import new_token, token_hash
 
 from .models import PersonalAccessToken
 
 TOKEN_PREFIX = "gx_"  # noqa: S105 (marks Guanxi tokens, e.g. for secret scanners)
 
 
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def token_create(*, user: User, name: str) -> tuple[PersonalAccessToken, str]:
     """Create a token; returns the row and the token itself, which is never stored."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = new_token(TOKEN_PREFIX)
     row = PersonalAccessToken.objects.create(
         user=user,
         name=name.strip() or "API token",

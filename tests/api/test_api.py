@@ -12,10 +12,11 @@ from django_tenants.utils import tenant_context
 
 from core_crm.access.models import Role
 from core_crm.api.models import PersonalAccessToken
-from core_crm.api.services import token_create, token_hash
+from core_crm.api.services import token_create
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account, Contact
 from core_crm.users.models import User
+from guanxi.tokens import token_hash
 
 from ..conftest import ALPHA, BETA
 
