@@ -52,8 +52,15 @@ class Tenant(TenantMixin):
         return max(0, (self.trial_ends_at - timezone.now()).days)
 
     def save(self, *args: object, **kwargs: object) -> None:
-        # django-tenants saves the row before creating the schema; remember it is new.
-        self._being_created = self._state.adding
+        """A new tenant never adopts a schema that is already there: it holds someone else's
+        data. Checked before the row exists, because when schema creation fails django-tenants
+        deletes the row with force_drop=True, which would drop that very schema."""
+        creating = self._state.adding and self.schema_name != settings.PUBLIC_SCHEMA_NAME
+        if creating and schema_exists(self.schema_name, case_sensitive=False):
+            raise ValidationError(f"A schema named {self.schema_name!r} already exists.")
+        # django-tenants saves the row before creating the schema; remember it is new, so a
+        # schema appearing in between (a concurrent signup) is refused, not adopted.
+        self._being_created = creating
         try:
             super().save(*args, **kwargs)
         finally:
@@ -74,9 +81,7 @@ class Tenant(TenantMixin):
             return False  # the public site's row: its schema is the database's own
         if schema_exists(self.schema_name, case_sensitive=False):
             if getattr(self, "_being_created", False):
-                # A new tenant never adopts a schema that is already there (django-tenants
-                # would, silently): that schema holds someone else's data.
-                raise ValidationError(f"Schema {self.schema_name!r} already exists.")
+                raise ValidationError(f"A schema named {self.schema_name!r} already exists.")
             if check_if_exists:
                 return False
         base = template_schema_for(self) if sync_schema else None

@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import get_creation_fakes_migrations, schema_exists
@@ -45,8 +44,6 @@ def clone_from_template(base: str, new: str) -> None:
     Uses the cached DDL plan of tenants.cloning; a template holding objects the plan does not
     copy is cloned by django-tenants' clone_schema() function instead.
     """
-    if schema_exists(new, case_sensitive=False):
-        raise ValidationError("New schema name already exists")
     _refuse_a_template_holding_people(base)
     if clone_schema_fast(base, new):
         return
@@ -57,8 +54,6 @@ def clone_from_template(base: str, new: str) -> None:
         )
         if cursor.fetchone() is None:
             install_clone_function()
-        if schema_exists(new, case_sensitive=False):
-            raise ValidationError("New schema name already exists")
         cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [base, new])
 
 
@@ -122,8 +117,6 @@ def provision_tenant(
     """
     from .models import Domain, Tenant
 
-    if schema_exists(slug, case_sensitive=False):
-        raise ValidationError(f"A schema named {slug!r} already exists; it is not reused.")
     ensure_template()
     with transaction.atomic():
         tenant = Tenant(schema_name=slug, name=name, status=status, trial_ends_at=trial_ends_at)

@@ -230,14 +230,22 @@ def test_a_leftover_schema_is_never_handed_to_a_new_workspace(public_client):
 
 def test_provisioning_refuses_an_existing_schema_even_past_the_form(db):
     from django.core.exceptions import ValidationError
+    from django.test.utils import CaptureQueriesContext
 
     from tenants.provisioning import provision_tenant
 
     with connection.cursor() as cursor:
         cursor.execute('CREATE SCHEMA "orphan-co"')
-    with pytest.raises(ValidationError, match="already exists"):
+    with (
+        CaptureQueriesContext(connection) as ctx,
+        pytest.raises(ValidationError, match="already exists"),
+    ):
         provision_tenant(slug="orphan-co", name="Orphan")
     assert not Tenant.objects.filter(schema_name="orphan-co").exists()
+    # Refused before any row existed: django-tenants' clean-up (which drops the schema of a
+    # tenant whose creation failed) never ran, not even inside a transaction.
+    assert not [q for q in ctx.captured_queries if "DROP SCHEMA" in q["sql"].upper()]
+    assert not [q for q in ctx.captured_queries if "INSERT INTO" in q["sql"].upper()]
 
 
 def test_rate_limit_counts_the_real_client_behind_trusted_proxies(public_client, settings):
@@ -267,3 +275,18 @@ def test_rate_limit_counts_the_real_client_behind_trusted_proxies(public_client,
         **via_proxy,
     )
     assert (first.status_code, other_client.status_code, again.status_code) == (302, 302, 429)
+
+
+def test_saving_a_tenant_over_an_existing_schema_never_touches_it(db):
+    """Any creation path, not just signup: django-tenants would insert the row, fail, and
+    clean up with DROP SCHEMA on the schema it failed to create."""
+    from django.core.exceptions import ValidationError
+    from django.test.utils import CaptureQueriesContext
+
+    with connection.cursor() as cursor:
+        cursor.execute('CREATE SCHEMA "someone-else"')
+        cursor.execute('CREATE TABLE "someone-else".data (v int)')
+    with CaptureQueriesContext(connection) as ctx, pytest.raises(ValidationError):
+        Tenant(schema_name="someone-else", name="Intruder").save()
+    assert not [q for q in ctx.captured_queries if "DROP SCHEMA" in q["sql"].upper()]
+    assert schema_exists("someone-else")
