@@ -10,14 +10,15 @@ from core_crm.customers.selectors import account_list, contact_list
 
 
 class PicklistField(serializers.SlugRelatedField):
-    """A picklist value by its code, e.g. "manufacturing"; retired values are refused."""
+    """A picklist value by its code, e.g. "manufacturing". Whether a retired value may stay
+    is the customer services' rule, the same for the pages."""
 
     def __init__(self, picklist: str, **kwargs: Any) -> None:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
         super().__init__(
             slug_field="code",
-            queryset=PicklistValue.objects.filter(picklist=picklist, is_active=True),
+            queryset=PicklistValue.objects.filter(picklist=picklist),
             **kwargs,
         )
 

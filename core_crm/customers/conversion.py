@@ -56,6 +56,8 @@ def lead_convert(
     """Convert `lead`, linking to `account`/`contact` when given, creating them otherwise."""
     if not can(actor, Action.EDIT, lead, "lead"):
         raise PermissionDenied(_("Your role does not allow editing this lead."))
+    if account is not None and not can(actor, Action.READ, account, "account"):
+        raise PermissionDenied(_("You cannot link the lead to an account you cannot see."))
     needs_approval = workspace_settings().lead_conversion_needs_approval
     approved = lead.conversion_requests.filter(decision=ConversionRequest.Decision.APPROVED)
     if needs_approval and not can_approve(actor, lead) and not approved.exists():

@@ -40,8 +40,11 @@ def _fields(model: type[Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if f.name not in {"id", "updated_at"}]
 
 
-def _validate(obj: Model) -> None:
-    """Model validation plus the rules that span fields; errors name their field."""
+def _validate(obj: Model, before: dict[str, Any] | None = None) -> None:
+    """Model validation plus the rules that span fields; errors name their field.
+
+    `before` (the stored values, on update) lets a record keep a picklist value that was
+    retired since it was chosen, while a retired value cannot be newly chosen."""
     errors: dict[str, list[str]] = {}
     for field in obj._meta.concrete_fields:
         if isinstance(field, ForeignKey) and field.related_model is PicklistValue:
@@ -50,6 +53,14 @@ def _validate(obj: Model) -> None:
             if value is not None and value.picklist != expected:
                 errors.setdefault(field.name, []).append(
                     _("“%(value)s” is not a value of this list.") % {"value": value.label}
+                )
+            elif (
+                value is not None
+                and not value.is_active
+                and (before is None or before.get(field.name) != value.pk)
+            ):
+                errors.setdefault(field.name, []).append(
+                    _("“%(value)s” is retired; choose a current value.") % {"value": value.label}
                 )
     if isinstance(obj, Account) and obj.parent_id is not None:
         seen, parent = {obj.pk}, obj.parent
@@ -132,7 +143,7 @@ def record_update(obj: R, *, actor: User, data: dict[str, Any], channel: str) ->
         before = snapshot(obj, fields)
         previous_account_id = getattr(obj, "account_id", None)
         m2m = _apply(obj, data)
-        _validate(obj)
+        _validate(obj, before)
         obj.save()
         for name, values in m2m.items():
             getattr(obj, name).set(values)

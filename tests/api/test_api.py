@@ -380,3 +380,18 @@ def test_approval_flow_through_the_api(alpha, alpha_admin, alpha_rep):
     assert decided.status_code == 200
     assert decided.json()["converted"] is True
     assert rep.get(f"/api/v1/leads/{lead['id']}/").json()["status"] == "converted"
+
+
+def test_api_and_pages_share_the_retired_value_rule(alpha, alpha_admin):
+    from core_crm.customers.models import PicklistValue
+
+    api = alpha_admin[1]
+    lead = api.post("/api/v1/leads/", {"last_name": "Keeps", "source": "cold-call"}).json()
+    with tenant_context(alpha):
+        PicklistValue.objects.filter(picklist="source", code="cold-call").update(is_active=False)
+    # Sending the record back unchanged (as a full update does) keeps the retired value.
+    kept = api.patch(f"/api/v1/leads/{lead['id']}/", {"source": "cold-call", "score": 5})
+    assert kept.status_code == 200 and kept.json()["source"] == "cold-call"
+    refused = api.post("/api/v1/leads/", {"last_name": "New", "source": "cold-call"})
+    assert refused.status_code == 400
+    assert "is retired" in refused.json()["source"][0]

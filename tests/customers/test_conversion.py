@@ -165,3 +165,11 @@ def test_a_rejection_needs_a_comment_and_keeps_the_lead(alpha, people):
         # Rejected: the rep still cannot convert on their own.
         with pytest.raises(PermissionDenied):
             lead_convert(people["lead"], actor=people["rep"], channel="web")
+
+
+def test_a_lead_cannot_be_linked_to_an_account_its_converter_cannot_see(alpha, people):
+    with tenant_context(alpha):
+        hidden = Account.objects.create(owner=people["outsider"], name="Other team's")
+        with pytest.raises(PermissionDenied, match="cannot see"):
+            lead_convert(people["lead"], actor=people["rep"], channel="web", account=hidden)
+        assert Lead.objects.get(pk=people["lead"].pk).status == "new"

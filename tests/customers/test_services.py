@@ -206,3 +206,28 @@ def test_person_names_follow_their_script():
     assert person_name("Na", "Li") == "Na Li"
     assert person_name("娜", "李") == "李娜"
     assert person_name("", "Gao") == "Gao"
+
+
+def test_retired_values_stay_where_they_are_but_cannot_be_chosen_anew(alpha, admin):
+    with tenant_context(alpha):
+        fair = PicklistValue.objects.get(picklist="source", code="trade-fair")
+        lead = services.record_create(
+            Lead, actor=admin, channel="web", data={"last_name": "Old source", "source": fair}
+        )
+        PicklistValue.objects.filter(pk=fair.pk).update(is_active=False)
+        fair.refresh_from_db()
+
+        # Editing another field keeps the retired value.
+        services.record_update(lead, actor=admin, channel="web", data={"score": 40, "source": fair})
+        assert Lead.objects.get(pk=lead.pk).source == fair
+        # Choosing it anew is refused, on create and on update.
+        with pytest.raises(ValidationError) as exc:
+            services.record_create(
+                Lead, actor=admin, channel="api", data={"last_name": "New", "source": fair}
+            )
+        assert "is retired" in exc.value.message_dict["source"][0]
+        other = services.record_create(
+            Lead, actor=admin, channel="web", data={"last_name": "Other"}
+        )
+        with pytest.raises(ValidationError):
+            services.record_update(other, actor=admin, channel="web", data={"source": fair})
