@@ -16,38 +16,11 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import scratch_database
+
 BENCH_DB = "guanxi_bench"
-
-
-def _scratch_database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi")
-    parts = urlsplit(url)
-    # Keep everything but the database name (a socket directory may precede it in the path).
-    return urlunsplit(parts._replace(path=parts.path.rsplit("/", 1)[0] + f"/{BENCH_DB}"))
-
-
-def _maintenance(url: str, *statements: str) -> None:
-    from guanxi.cli import maintenance_connection
-
-    with maintenance_connection(url) as conn:
-        for statement in statements:
-            conn.execute(statement.encode())
-
-
-def _recreate_database(url: str) -> None:
-    _maintenance(
-        url,
-        f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)',
-        f'CREATE DATABASE "{BENCH_DB}"',
-    )
-
-
-def _drop_database(url: str) -> None:
-    _maintenance(url, f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
 
 
 def main() -> int:
@@ -55,11 +28,11 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=10, help="tenants per method")
     args = parser.parse_args()
 
-    url = _scratch_database_url()
-    _recreate_database(url)
-    os.environ["DATABASE_URL"] = url
-    os.environ.setdefault("DEBUG", "1")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "guanxi.settings"
+    with scratch_database(BENCH_DB):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     import django
 
     django.setup()
@@ -69,32 +42,26 @@ def main() -> int:
 
     from tenants.provisioning import ensure_public_tenant, ensure_template, provision_tenant
 
-    try:
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-        ensure_public_tenant()
-        started = time.perf_counter()
-        ensure_template()
-        template_seconds = time.perf_counter() - started
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    ensure_public_tenant()
+    started = time.perf_counter()
+    ensure_template()
+    template_seconds = time.perf_counter() - started
 
-        def run(prefix: str) -> list[float]:
-            times = []
-            for i in range(args.tenants):
-                started = time.perf_counter()
-                provision_tenant(slug=f"{prefix}-{i}", name=f"{prefix} {i}")
-                times.append(time.perf_counter() - started)
-            return times
+    def run(prefix: str) -> list[float]:
+        times = []
+        for i in range(args.tenants):
+            started = time.perf_counter()
+            provision_tenant(slug=f"{prefix}-{i}", name=f"{prefix} {i}")
+            times.append(time.perf_counter() - started)
+        return times
 
-        clone = run("clone")
-        with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
-            migrate = run("migrate")
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM django_migrations")
-            public_migrations = cursor.fetchone()[0]
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        _drop_database(url)
+    clone = run("clone")
+    with override_settings(TENANT_CREATION_FAKES_MIGRATIONS=False):
+        migrate = run("migrate")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM django_migrations")
+        public_migrations = cursor.fetchone()[0]
 
     def row(name: str, times: list[float]) -> str:
         return (

@@ -16,10 +16,10 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "platform")]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _scratch import scratch_database
+
 BENCH_DB = "guanxi_bench_search"
 
 TERMS = [
@@ -36,22 +36,16 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
     args = parser.parse_args()
+    with scratch_database(BENCH_DB):
+        return _run(args)
 
-    from guanxi.cli import maintenance_connection
 
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi")
-    parts = urlsplit(url)
-    url = urlunsplit(parts._replace(path=parts.path.rsplit("/", 1)[0] + f"/{BENCH_DB}"))
-    with maintenance_connection(url) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'.encode())
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"'.encode())
-    os.environ.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="guanxi.settings")
-    os.environ.setdefault("DEBUG", "1")
+def _run(args: argparse.Namespace) -> int:
     import django
 
     django.setup()
     from django.core.management import call_command
-    from django.db import connection, connections
+    from django.db import connection
     from django_tenants.utils import tenant_context
 
     from core_crm.customers.models import Account, Contact
@@ -59,72 +53,67 @@ def main() -> int:
     from core_crm.users.models import User
     from tenants.provisioning import ensure_public_tenant, provision_tenant
 
-    try:
-        call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-        ensure_public_tenant()
-        tenant = provision_tenant(slug="bench", name="Bench")
-        rng = random.Random(7)
-        with tenant_context(tenant):
-            admin = User.objects.create_user(
-                email="a@bench.test", password="x" * 12, full_name="A", is_workspace_admin=True
-            )
-            accounts = Account.objects.bulk_create(
-                Account(
-                    owner=admin,
-                    name=rng.choice(["上海", "北京", "Ningbo", "Suzhou"])
-                    + rng.choice(["食品有限公司", " Valves Co.", " Trading", "机械公司"])
-                    + f" {i}",
-                )
-                for i in range(args.contacts // 10)
-            )
-            started = time.perf_counter()
-            surnames = ["Wang", "Li", "Zhang", "Liu", "Chen", "王", "李", "张", "刘", "陈"]
-            batch = []
-            for i in range(args.contacts):
-                batch.append(
-                    Contact(
-                        owner=admin,
-                        account=rng.choice(accounts),
-                        last_name=rng.choice(surnames),
-                        first_name=f"n{i}",
-                        email=f"user{i}@example{i % 997}.cn",
-                        mobile=f"+86 1{rng.randint(30, 99)} {rng.randint(1000, 9999)} "
-                        f"{rng.randint(1000, 9999)}",
-                    )
-                )
-                if len(batch) == 5000:
-                    Contact.objects.bulk_create(batch)
-                    batch = []
-            Contact.objects.bulk_create(batch)
-            Contact.objects.create(
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    ensure_public_tenant()
+    tenant = provision_tenant(slug="bench", name="Bench")
+    rng = random.Random(7)
+    with tenant_context(tenant):
+        admin = User.objects.create_user(
+            email="a@bench.test", password="x" * 12, full_name="A", is_workspace_admin=True
+        )
+        accounts = Account.objects.bulk_create(
+            Account(
                 owner=admin,
-                first_name="Mei",
-                last_name="Lin",
-                email="mei.lin@valves.example",
-                mobile="+86 139 1234 5678",
+                name=rng.choice(["上海", "北京", "Ningbo", "Suzhou"])
+                + rng.choice(["食品有限公司", " Valves Co.", " Trading", "机械公司"])
+                + f" {i}",
             )
-            load_seconds = time.perf_counter() - started
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
+            for i in range(args.contacts // 10)
+        )
+        started = time.perf_counter()
+        surnames = ["Wang", "Li", "Zhang", "Liu", "Chen", "王", "李", "张", "刘", "陈"]
+        batch = []
+        for i in range(args.contacts):
+            batch.append(
+                Contact(
+                    owner=admin,
+                    account=rng.choice(accounts),
+                    last_name=rng.choice(surnames),
+                    first_name=f"n{i}",
+                    email=f"user{i}@example{i % 997}.cn",
+                    mobile=f"+86 1{rng.randint(30, 99)} {rng.randint(1000, 9999)} "
+                    f"{rng.randint(1000, 9999)}",
+                )
+            )
+            if len(batch) == 5000:
+                Contact.objects.bulk_create(batch)
+                batch = []
+        Contact.objects.bulk_create(batch)
+        Contact.objects.create(
+            owner=admin,
+            first_name="Mei",
+            last_name="Lin",
+            email="mei.lin@valves.example",
+            mobile="+86 139 1234 5678",
+        )
+        load_seconds = time.perf_counter() - started
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
 
-            def timed(term: str) -> float:
-                runs = []
-                for _ in range(args.repeat):
-                    started = time.perf_counter()
-                    global_search(admin, term, per_type=10)
-                    runs.append(time.perf_counter() - started)
-                return statistics.median(runs) * 1000
+        def timed(term: str) -> float:
+            runs = []
+            for _ in range(args.repeat):
+                started = time.perf_counter()
+                global_search(admin, term, per_type=10)
+                runs.append(time.perf_counter() - started)
+            return statistics.median(runs) * 1000
 
-            indexed = {label: timed(term) for label, term in TERMS}
-            with connection.cursor() as cursor:
-                cursor.execute("SET enable_bitmapscan = off; SET enable_indexscan = off")
-            scanned = {label: timed(term) for label, term in TERMS}
-            with connection.cursor() as cursor:
-                cursor.execute("RESET enable_bitmapscan; RESET enable_indexscan")
-    finally:
-        connections.close_all()
-        with maintenance_connection(url) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)'.encode())
+        indexed = {label: timed(term) for label, term in TERMS}
+        with connection.cursor() as cursor:
+            cursor.execute("SET enable_bitmapscan = off; SET enable_indexscan = off")
+        scanned = {label: timed(term) for label, term in TERMS}
+        with connection.cursor() as cursor:
+            cursor.execute("RESET enable_bitmapscan; RESET enable_indexscan")
 
     print(
         f"\nGlobal search over {args.contacts:,} contacts and {args.contacts // 10:,} accounts "

@@ -121,6 +121,16 @@ class RecordShare(models.Model):
         return f"{self.content_type_id}:{self.object_id} → {self.user_id or self.team_id}"
 
 
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        """Not accepted, not revoked, not expired: the one definition of a usable invitation."""
+        from django.utils import timezone
+
+        return self.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
 class Invitation(models.Model):
     """An emailed invitation to join the workspace with a role (and optionally a team)."""
 
@@ -138,18 +148,10 @@ class Invitation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = InvitationQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Invitation for {self.email}"
-
-    @property
-    def is_pending(self) -> bool:
-        from django.utils import timezone
-
-        return (
-            self.accepted_at is None
-            and self.revoked_at is None
-            and self.expires_at > timezone.now()
-        )

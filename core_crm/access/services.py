@@ -159,12 +159,12 @@ def _schema_name() -> str:
 
 
 def invitation_for_token(token: str) -> Invitation | None:
-    invitation = (
-        Invitation.objects.filter(token_hash=token_hash(token))
+    return (
+        Invitation.objects.pending()
+        .filter(token_hash=token_hash(token))
         .select_related("role", "team")
         .first()
     )
-    return invitation if invitation is not None and invitation.is_pending else None
 
 
 def invitation_accept(*, token: str, full_name: str, password: str) -> User:

@@ -14,8 +14,10 @@ from .models import Invitation
 @shared_task
 def send_invitation(invitation_id: int, token: str) -> str | None:
     """Email the invitation link; runs in the workspace's schema."""
-    invitation = Invitation.objects.select_related("invited_by").filter(pk=invitation_id).first()
-    if invitation is None or not invitation.is_pending:
+    invitation = (
+        Invitation.objects.pending().select_related("invited_by").filter(pk=invitation_id).first()
+    )
+    if invitation is None:
         return None
     tenant = tenant_connection().tenant
     context = {

@@ -106,7 +106,7 @@ def users(request: HttpRequest) -> HttpResponse:
         .prefetch_related("teams")
         .order_by("-is_active", "full_name")
     )
-    pending = [i for i in Invitation.objects.select_related("role", "team") if i.is_pending]
+    pending = Invitation.objects.pending().select_related("role", "team")
     return render(
         request,
         "access/users.html",

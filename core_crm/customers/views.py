@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -50,7 +50,6 @@ class ObjectPages:
     search_fields: tuple[str, ...]
     form_fields: tuple[str, ...]
     filters: tuple[str, ...] = ()
-    related: dict[str, Any] = field(default_factory=dict)
 
 
 ACCOUNTS = ObjectPages(

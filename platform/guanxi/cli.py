@@ -297,7 +297,9 @@ def cmd_bench(argv: Sequence[str]) -> int:
     services = Services(for_tests=False)
     try:
         env = _child_env(services.start())
-        scripts = sorted((ROOT / "benchmarks").glob("*.py"))
+        scripts = sorted(
+            p for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_")
+        )  # _helpers are not benchmarks
         for script in scripts:
             _say(f"benchmark {script.name}")
             subprocess.run([PYTHON, str(script), *argv], env=env, cwd=ROOT, check=True)
