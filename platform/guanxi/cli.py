@@ -207,7 +207,7 @@ def cmd_run(argv: Sequence[str]) -> int:
         env.setdefault("DEBUG", "1")
         env.setdefault("GUANXI_URL_PORT", os.environ.get("PORT", "8000"))
         if "REDIS_URL" not in env:  # the filesystem transport and result store need their folders
-            for folder in ("queue", "processed", "results"):
+            for folder in ("queue", "processed", "results", "control"):
                 (RUN_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
         port = env["GUANXI_URL_PORT"]
         _manage(["setup_platform", "--verbosity", "0"], env)

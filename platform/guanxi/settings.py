@@ -230,6 +230,7 @@ else:
         "data_folder_in": str(RUN_DIR / "celery" / "queue"),
         "data_folder_out": str(RUN_DIR / "celery" / "queue"),
         "processed_folder": str(RUN_DIR / "celery" / "processed"),
+        "control_folder": str(RUN_DIR / "celery" / "control"),
         "store_processed": False,
     }
     CELERY_RESULT_BACKEND = env.str(
