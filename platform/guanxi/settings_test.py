@@ -24,8 +24,19 @@ if not os.environ.get("GUANXI_TEST_CHILD"):
     os.environ["GUANXI_CELERY_QUEUE"] = f"guanxi-test-{os.getpid()}"
     os.environ["CACHE_KEY_PREFIX"] = f"guanxi-test-{os.getpid()}"
 
+# One database per test run (`make test` names it after its process and host, and cleans up
+# the databases of runs that died), so two runs on one machine never share tables.
+if not os.environ.get("GUANXI_TEST_RUN_ID"):
+    import hashlib
+    import socket
+
+    _host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:6]
+    os.environ["GUANXI_TEST_RUN_ID"] = f"{os.getpid()}h{_host}"
+
 from .settings import *  # noqa: F403
-from .settings import STORAGES
+from .settings import DATABASES, STORAGES
+
+DATABASES["default"]["TEST"] = {"NAME": f"test_guanxi_r{os.environ['GUANXI_TEST_RUN_ID']}"}
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 WHITENOISE_USE_FINDERS = True
