@@ -137,6 +137,9 @@ TENANT_APPS = [
     "core_crm.audit",
     "core_crm.workspace",
     "core_crm.customers",
+    "core_crm.customfields",
+    "core_crm.savedviews",
+    "core_crm.imports",
     "core_crm.api",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]

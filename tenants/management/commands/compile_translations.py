@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import polib
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
@@ -10,7 +11,13 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         count = 0
-        for locale_dir in settings.LOCALE_PATHS:
+        # The project catalogue, then each app's own (Django merges them when translating).
+        ours = [
+            Path(app.path) / "locale"
+            for app in apps.get_app_configs()
+            if app.name.split(".")[0] in {"core_crm", "tenants", "billing", "plugins"}
+        ]
+        for locale_dir in [*settings.LOCALE_PATHS, *ours]:
             for po_path in Path(locale_dir).glob("*/LC_MESSAGES/*.po"):
                 mo_path = po_path.with_suffix(".mo")
                 if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
