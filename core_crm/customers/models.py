@@ -7,7 +7,7 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Coalesce, Concat, Lower
+from django.db.models.functions import Coalesce, Concat, Lower, Right
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -93,6 +93,25 @@ def _search_vector(*fields: str) -> models.GeneratedField:
         output_field=SearchVectorField(),
         db_persist=True,
     )
+
+
+def _dedupe_indexes(prefix: str, phones: tuple[str, ...], city: bool) -> list[models.Index]:
+    """Indexes behind duplicate detection (core_crm/customers/duplicates.py): email
+    case-insensitively, the last ten digits of each phone, the city case-insensitively."""
+    indexes = [models.Index(Lower("email"), name=f"{prefix}_email_ci")]
+    for name in phones:
+        digits = models.Func(
+            Coalesce(models.F(name), models.Value("")),
+            models.Value(r"\D"),
+            models.Value(""),
+            models.Value("g"),
+            function="regexp_replace",
+            output_field=models.TextField(),
+        )
+        indexes.append(models.Index(Right(digits, 10), name=f"{prefix}_{name}_key"))
+    if city:
+        indexes.append(models.Index(Lower("city"), name=f"{prefix}_city_ci"))
+    return indexes
 
 
 def _search_indexes(prefix: str) -> list[models.Index]:
@@ -195,7 +214,11 @@ class Account(Owned):
 
     class Meta:
         ordering = ["name", "pk"]
-        indexes = [models.Index(fields=["owner", "name"]), *_search_indexes("account")]
+        indexes = [
+            models.Index(fields=["owner", "name"]),
+            *_search_indexes("account"),
+            *_dedupe_indexes("account", ("phone",), city=True),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -248,7 +271,11 @@ class Contact(Owned):
 
     class Meta:
         ordering = ["last_name", "first_name", "pk"]
-        indexes = [models.Index(fields=["owner", "last_name"]), *_search_indexes("contact")]
+        indexes = [
+            models.Index(fields=["owner", "last_name"]),
+            *_search_indexes("contact"),
+            *_dedupe_indexes("contact", ("phone", "mobile"), city=False),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
@@ -341,7 +368,11 @@ class Lead(Owned):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
-        indexes = [models.Index(fields=["owner", "status"]), *_search_indexes("lead")]
+        indexes = [
+            models.Index(fields=["owner", "status"]),
+            *_search_indexes("lead"),
+            *_dedupe_indexes("lead", ("phone",), city=True),
+        ]
 
     def __str__(self) -> str:
         name = person_name(self.first_name, self.last_name)
