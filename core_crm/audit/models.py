@@ -21,12 +21,14 @@ class AuditEntry(models.Model):
         DELETE = "delete", _("Deleted")
         REASSIGN = "reassign", _("Reassigned")
         MERGE = "merge", _("Merged")
+        UNMERGE = "unmerge", _("Merge undone")
 
     content_type = models.ForeignKey(ContentType, on_delete=models.PROTECT)
     object_id = models.BigIntegerField()
     object_repr = models.CharField(max_length=300)
     kind = models.CharField(max_length=20, choices=Kind.choices)
-    # {field: [old, new]} for changes; the full record for deletes, so it can be restored.
+    # {field: [old, new]} for changes; the full record for deletes, so it can be restored;
+    # for merges, everything needed to undo them (see core_crm/customers/merge.py).
     changes = models.JSONField(default=dict)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
