@@ -1,4 +1,5 @@
-"""Writes on people and their access: deactivation with reassignment of their records."""
+"""Writes on people and their access: invitations, roles and teams, deactivation with
+reassignment of their records, and the roles' permission matrices."""
 
 from __future__ import annotations
 
@@ -7,15 +8,19 @@ from dataclasses import dataclass
 from itertools import cycle
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core_crm.audit.models import AuditEntry, Channel
+from core_crm.audit.services import audit
 from core_crm.users.models import User
 from guanxi.tokens import new_token, token_hash
 
-from .models import Invitation, Role, Team
+from .models import OBJECT_TYPES, SCOPE_ORDER, Action, Invitation, Role, Scope, Team
 from .policy import PermissionDenied
 
 
@@ -209,3 +214,211 @@ def user_set_role(*, actor: User, user: User, role: Role, teams: list[Team]) -> 
         user.role = role
         user.save(update_fields=["role"])
         user.teams.set(teams)
+
+
+# --- Roles ------------------------------------------------------------------------------------
+
+ADMIN_ROLE_KEY = "admin"
+# The scope choices each action takes: `create` is allowed (all) or not (none), see
+# `policy.require_create`; the others reach all, team, own or no records.
+SCOPES_FOR_ACTION: dict[str, tuple[str, ...]] = {
+    action: (Scope.ALL, Scope.NONE)
+    if action == Action.CREATE
+    else (Scope.ALL, Scope.TEAM, Scope.OWN, Scope.NONE)
+    for action in Action.values
+}
+
+
+def full_permissions() -> dict[str, dict[str, str]]:
+    return {obj: {action: Scope.ALL for action in Action.values} for obj in OBJECT_TYPES}
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_active and actor.is_workspace_admin):
+        raise PermissionDenied(_("Only a workspace admin can change roles."))
+
+
+def _clean_role_name(name: str, exclude: int | None = None) -> str:
+    name = (name or "").strip()
+    max_length = Role._meta.get_field("name").max_length or 100
+    if not name:
+        raise ValidationError({"name": [_("Enter a name for the role.")]})
+    if len(name) > max_length:
+        raise ValidationError({"name": [_("At most %(n)d characters.") % {"n": max_length}]})
+    if Role.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
+        raise ValidationError(
+            {"name": [_("Another role is already called “%(name)s”.") % {"name": name}]}
+        )
+    return name
+
+
+def clean_permissions(
+    role: Role, permissions: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The complete matrix (every object type and action), or a ValidationError whose keys
+    name the cells ("account.edit")."""
+    errors: dict[str, list[str]] = {}
+    matrix: dict[str, dict[str, str]] = {}
+    for obj in OBJECT_TYPES:
+        given = permissions.get(obj) or {}
+        matrix[obj] = {}
+        for action in Action.values:
+            scope = given.get(action, Scope.NONE)
+            cell = f"{obj}.{action}"
+            if scope not in SCOPES_FOR_ACTION[action]:
+                errors[cell] = [_("Choose one of the offered scopes.")]
+                continue
+            matrix[obj][action] = scope
+    unknown = set(permissions) - set(OBJECT_TYPES)
+    if unknown:
+        errors["permissions"] = [_("Unknown object type “%(t)s”.") % {"t": sorted(unknown)[0]}]
+    for obj, actions in matrix.items():
+        read = actions.get(Action.READ)
+        if read is None:
+            continue
+        for action in (Action.EDIT, Action.DELETE, Action.EXPORT):
+            scope = actions.get(action)
+            if scope is not None and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(read):
+                errors.setdefault(f"{obj}.{action}", []).append(
+                    _("Reaches further than read: people can only act on records they can read.")
+                )
+        if actions.get(Action.CREATE) == Scope.ALL and read == Scope.NONE:
+            errors.setdefault(f"{obj}.create", []).append(
+                _(
+                    "Creating needs read of at least their own records, or people lose "
+                    "sight of what they create."
+                )
+            )
+    if role.key == ADMIN_ROLE_KEY and matrix != full_permissions():
+        errors.setdefault("permissions", []).append(
+            _(
+                "The Administrator role keeps full rights on everything, so the workspace "
+                "can never be locked out."
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    return matrix
+
+
+def _new_role_key(name: str) -> str:
+    max_length = Role._meta.get_field("key").max_length or 50
+    base = slugify(name).replace("-", "_")[: max_length - 4].strip("_") or "role"
+    taken = set(Role.objects.filter(key__startswith=base).values_list("key", flat=True))
+    key, n = base, 2
+    while key in taken:
+        key, n = f"{base}_{n}", n + 1
+    return key
+
+
+def role_create(*, actor: User, name: str, copy_from: Role) -> Role:
+    """A new role with the permissions of `copy_from`, to edit from there."""
+    _require_admin(actor)
+    with transaction.atomic():
+        name = _clean_role_name(name)
+        role = Role(
+            key=_new_role_key(name),
+            name=name,
+            permissions=clean_permissions(Role(key=""), copy_from.permissions),
+        )
+        role.save()
+        audit(
+            obj=role,
+            kind=AuditEntry.Kind.CREATE,
+            actor=actor,
+            channel=Channel.WEB,
+            changes={
+                "name": [None, role.name],
+                "copied_from": [None, copy_from.key],
+                "permissions": [None, role.permissions],
+            },
+        )
+    return role
+
+
+def role_update(
+    *, actor: User, role: Role, name: str, permissions: dict[str, dict[str, str]]
+) -> Role:
+    """Rename a role and set its permission matrix. People holding it get the new rights on
+    their next request (nothing caches a role). The Administrator role keeps full rights."""
+    _require_admin(actor)
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        errors: dict[str, list[str]] = {}
+        try:
+            name = _clean_role_name(name, exclude=role.pk)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        try:
+            matrix = clean_permissions(role, permissions)
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if errors:
+            raise ValidationError(errors)
+        changes: dict[str, list[object]] = {}
+        if role.name != name:
+            changes["name"] = [role.name, name]
+        for obj in OBJECT_TYPES:
+            for action in Action.values:
+                old, new = role.scope(obj, action), matrix[obj][action]
+                if old != new:
+                    changes[f"{obj}.{action}"] = [old, new]
+        if changes:
+            role.name, role.permissions = name, matrix
+            role.save(update_fields=["name", "permissions"])
+            audit(
+                obj=role,
+                kind=AuditEntry.Kind.UPDATE,
+                actor=actor,
+                channel=Channel.WEB,
+                changes=changes,
+            )
+    return role
+
+
+def role_delete_blockers(role: Role) -> list[str]:
+    """Why `role` cannot be deleted (nothing: it can)."""
+    reasons = []
+    if role.key == ADMIN_ROLE_KEY:
+        reasons.append(_("The Administrator role cannot be deleted."))
+    holders = User.objects.filter(role=role).count()
+    if holders:
+        reasons.append(
+            ngettext(
+                "%(n)d person holds this role; give them another role first.",
+                "%(n)d people hold this role; give them another role first.",
+                holders,
+            )
+            % {"n": holders}
+        )
+    pending = Invitation.objects.pending().filter(role=role).count()
+    if pending:
+        reasons.append(
+            ngettext(
+                "%(n)d pending invitation offers this role; revoke it first.",
+                "%(n)d pending invitations offer this role; revoke them first.",
+                pending,
+            )
+            % {"n": pending}
+        )
+    return reasons
+
+
+def role_delete(*, actor: User, role: Role) -> None:
+    """Delete a role nobody holds and no pending invitation offers. Invitations with it that
+    were used, revoked or have expired go with it: they can never be used again."""
+    _require_admin(actor)
+    with transaction.atomic():
+        role = Role.objects.select_for_update().get(pk=role.pk)
+        blockers = role_delete_blockers(role)
+        if blockers:
+            raise AccessError(" ".join(blockers))
+        audit(
+            obj=role,
+            kind=AuditEntry.Kind.DELETE,
+            actor=actor,
+            channel=Channel.WEB,
+            changes={"key": role.key, "name": role.name, "permissions": role.permissions},
+        )
+        Invitation.objects.filter(role=role).delete()
+        role.delete()

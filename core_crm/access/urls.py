@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import include, path
+
+from core_crm.customers import picklists
 
 from . import views
 
 urlpatterns = [
+    path("settings/", views.settings_home, name="settings"),
     path("settings/users/", views.users, name="settings_users"),
     path("settings/users/<int:user_id>/access/", views.user_access, name="settings_user_access"),
     path(
@@ -15,5 +18,10 @@ urlpatterns = [
         views.revoke_invitation,
         name="settings_invitation_revoke",
     ),
+    path("settings/roles/", views.roles, name="settings_roles"),
+    path("settings/roles/new/", views.role_new, name="settings_role_new"),
+    path("settings/roles/<int:role_id>/", views.role_edit, name="settings_role"),
+    path("settings/roles/<int:role_id>/delete/", views.role_delete, name="settings_role_delete"),
+    path("settings/picklists/", include(picklists.urlpatterns)),
     path("invite/<str:token>/", views.accept_invitation, name="invitation_accept"),
 ]

@@ -1,4 +1,5 @@
-"""Settings → Users: invite people, change roles and teams, deactivate with reassignment."""
+"""Workspace settings: Users (invite people, change roles and teams, deactivate with
+reassignment) and Roles (permission matrices). Workspace admins only; anyone else gets 404."""
 
 from __future__ import annotations
 
@@ -10,18 +11,20 @@ from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core_crm.audit.selectors import history_of
 from core_crm.customers.models import Account, Contact, Lead
 from core_crm.users.models import User
 from guanxi.http import posted
 
 from . import services
-from .models import Invitation, Role, Team
+from .models import OBJECT_TYPES, Action, Invitation, Role, Scope, Team
 
 
 class InviteForm(forms.Form):
@@ -212,3 +215,207 @@ def accept_invitation(request: HttpRequest, token: str) -> HttpResponse:
         {"invitation": invitation, "form": form},
         status=400 if request.method == "POST" else 200,
     )
+
+
+# --- Settings → Roles -------------------------------------------------------------------------
+
+OBJECT_LABELS = {
+    "account": gettext_lazy("Accounts"),
+    "contact": gettext_lazy("Contacts"),
+    "lead": gettext_lazy("Leads"),
+}
+SCOPE_LABELS = {
+    Scope.ALL: gettext_lazy("All"),
+    Scope.TEAM: gettext_lazy("Team"),
+    Scope.OWN: gettext_lazy("Own"),
+    Scope.NONE: gettext_lazy("None"),
+}
+CREATE_LABELS = {Scope.ALL: gettext_lazy("Allowed"), Scope.NONE: gettext_lazy("Not allowed")}
+
+
+def _cell(object_type: str, action: str) -> str:
+    return f"{object_type}__{action}"
+
+
+class RoleForm(forms.Form):
+    """A role's name and its permission matrix: one select per object type and action."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+
+    def __init__(self, *args: Any, role: Role, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.role = role
+        locked = role.key == services.ADMIN_ROLE_KEY
+        self.fields["name"].initial = role.name
+        for object_type in OBJECT_TYPES:
+            for action in Action.values:
+                labels = CREATE_LABELS if action == Action.CREATE else SCOPE_LABELS
+                self.fields[_cell(object_type, action)] = forms.ChoiceField(
+                    label=f"{OBJECT_LABELS[object_type]}: {Action(action).label}",
+                    choices=[(s, labels[s]) for s in services.SCOPES_FOR_ACTION[action]],
+                    initial=role.scope(object_type, action),
+                    disabled=locked,  # the Administrator role keeps full rights
+                )
+
+    def rows(self) -> list[tuple[Any, list[forms.BoundField]]]:
+        return [
+            (OBJECT_LABELS[obj], [self[_cell(obj, action)] for action in Action.values])
+            for obj in OBJECT_TYPES
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        # The service's rules across cells, shown together with the field errors.
+        data = super().clean() or {}
+        cells = [_cell(obj, action) for obj in OBJECT_TYPES for action in Action.values]
+        if all(name in data for name in cells):
+            try:
+                services.clean_permissions(self.role, self.permissions())
+            except ValidationError as exc:
+                self.add_service_errors(exc)
+        return data
+
+    def permissions(self) -> dict[str, dict[str, str]]:
+        return {
+            obj: {action: self.cleaned_data[_cell(obj, action)] for action in Action.values}
+            for obj in OBJECT_TYPES
+        }
+
+    def add_service_errors(self, exc: ValidationError) -> None:
+        for key, errors in exc.message_dict.items():
+            name = key.replace(".", "__")
+            self.add_error(name if name in self.fields else None, errors)
+
+
+class NewRoleForm(forms.Form):
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=100)
+    copy_from = forms.ModelChoiceField(
+        Role.objects.all(), label=gettext_lazy("Start from the permissions of")
+    )
+
+
+@login_required
+def roles(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    rows = [
+        {
+            "role": role,
+            "reads": [
+                (OBJECT_LABELS[obj], SCOPE_LABELS[Scope(role.scope(obj, Action.READ))])
+                for obj in OBJECT_TYPES
+            ],
+        }
+        for role in Role.objects.annotate(
+            holders=Count("users", filter=Q(users__is_active=True)),
+            inactive_holders=Count("users", filter=Q(users__is_active=False)),
+        ).order_by("name")
+    ]
+    return render(
+        request,
+        "access/roles.html",
+        {"rows": rows, "admin_key": services.ADMIN_ROLE_KEY},
+    )
+
+
+@login_required
+def role_new(request: HttpRequest) -> HttpResponse:
+    actor = _admin(request)
+    form = NewRoleForm(posted(request), initial={"copy_from": request.GET.get("from")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            role = services.role_create(
+                actor=actor,
+                name=form.cleaned_data["name"],
+                copy_from=form.cleaned_data["copy_from"],
+            )
+        except ValidationError as exc:
+            for key, errors in exc.message_dict.items():
+                form.add_error(key if key in form.fields else None, errors)
+        else:
+            messages.success(
+                request,
+                _("Role “%(name)s” created; adjust its permissions below.") % {"name": role},
+            )
+            return redirect("settings_role", role_id=role.pk)
+    return render(
+        request,
+        "access/role_new.html",
+        {"form": form},
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+def _role(role_id: int) -> Role:
+    role = Role.objects.filter(pk=role_id).first()
+    if role is None:
+        raise Http404
+    return role
+
+
+@login_required
+def role_edit(request: HttpRequest, role_id: int) -> HttpResponse:
+    actor = _admin(request)
+    role = _role(role_id)
+    form = RoleForm(posted(request), role=role)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.role_update(
+                actor=actor,
+                role=role,
+                name=form.cleaned_data["name"],
+                permissions=form.permissions(),
+            )
+        except ValidationError as exc:
+            form.add_service_errors(exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Role “%(name)s” saved. People holding it have the new rights from "
+                    "their next page or API call."
+                )
+                % {"name": form.cleaned_data["name"]},
+            )
+            return redirect("settings_role", role_id=role.pk)
+    holders = User.objects.filter(role=role, is_active=True).order_by("full_name", "email")
+    return render(
+        request,
+        "access/role_edit.html",
+        {
+            "role": role,
+            "form": form,
+            "actions": Action.choices,
+            "locked": role.key == services.ADMIN_ROLE_KEY,
+            "holders": holders[:50],
+            "holder_count": holders.count(),
+            "history": history_of(role)[:20],
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@login_required
+def role_delete(request: HttpRequest, role_id: int) -> HttpResponse:
+    actor = _admin(request)
+    role = _role(role_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            services.role_delete(actor=actor, role=role)
+        except services.AccessError as exc:
+            error = str(exc)
+        else:
+            messages.success(request, _("Role “%(name)s” deleted.") % {"name": role})
+            return redirect("settings_roles")
+    return render(
+        request,
+        "access/role_delete.html",
+        {"role": role, "blockers": services.role_delete_blockers(role), "error": error},
+        status=400 if error else 200,
+    )
+
+
+@login_required
+def settings_home(request: HttpRequest) -> HttpResponse:
+    """/settings/: the workspace settings for admins; everyone else has their API tokens."""
+    user: User = request.user  # type: ignore[assignment]
+    return redirect("settings_users" if user.is_workspace_admin else "api_tokens")
