@@ -245,7 +245,10 @@ def _clean_role_name(name: str, exclude: int | None = None) -> str:
         raise ValidationError({"name": [_("Enter a name for the role.")]})
     if len(name) > max_length:
         raise ValidationError({"name": [_("At most %(n)d characters.") % {"n": max_length}]})
-    if Role.objects.filter(name__iexact=name).exclude(pk=exclude).exists():
+    others = Role.objects.filter(name__iexact=name)
+    if exclude is not None:
+        others = others.exclude(pk=exclude)
+    if others.exists():
         raise ValidationError(
             {"name": [_("Another role is already called “%(name)s”.") % {"name": name}]}
         )
@@ -272,13 +275,14 @@ def clean_permissions(
     unknown = set(permissions) - set(OBJECT_TYPES)
     if unknown:
         errors["permissions"] = [_("Unknown object type “%(t)s”.") % {"t": sorted(unknown)[0]}]
+    reach = [str(scope) for scope in SCOPE_ORDER]  # narrowest first
     for obj, actions in matrix.items():
         read = actions.get(Action.READ)
         if read is None:
             continue
         for action in (Action.EDIT, Action.DELETE, Action.EXPORT):
-            scope = actions.get(action)
-            if scope is not None and SCOPE_ORDER.index(scope) > SCOPE_ORDER.index(read):
+            wider = actions.get(action)
+            if wider is not None and reach.index(wider) > reach.index(read):
                 errors.setdefault(f"{obj}.{action}", []).append(
                     _("Reaches further than read: people can only act on records they can read.")
                 )

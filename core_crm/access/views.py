@@ -224,13 +224,16 @@ OBJECT_LABELS = {
     "contact": gettext_lazy("Contacts"),
     "lead": gettext_lazy("Leads"),
 }
-SCOPE_LABELS = {
+SCOPE_LABELS: dict[str, Any] = {
     Scope.ALL: gettext_lazy("All"),
     Scope.TEAM: gettext_lazy("Team"),
     Scope.OWN: gettext_lazy("Own"),
     Scope.NONE: gettext_lazy("None"),
 }
-CREATE_LABELS = {Scope.ALL: gettext_lazy("Allowed"), Scope.NONE: gettext_lazy("Not allowed")}
+CREATE_LABELS: dict[str, Any] = {
+    Scope.ALL: gettext_lazy("Allowed"),
+    Scope.NONE: gettext_lazy("Not allowed"),
+}
 
 
 def _cell(object_type: str, action: str) -> str:
@@ -255,11 +258,20 @@ class RoleForm(forms.Form):
                     choices=[(s, labels[s]) for s in services.SCOPES_FOR_ACTION[action]],
                     initial=role.scope(object_type, action),
                     disabled=locked,  # the Administrator role keeps full rights
+                    widget=forms.Select(
+                        attrs={"class": "cursor-not-allowed bg-slate-100 text-slate-500"}
+                        if locked
+                        else {}
+                    ),
                 )
 
-    def rows(self) -> list[tuple[Any, list[forms.BoundField]]]:
+    def rows(self) -> list[tuple[Any, list[tuple[forms.BoundField, Any]]]]:
+        """Per object type: its label, and each action's field with the action's label."""
         return [
-            (OBJECT_LABELS[obj], [self[_cell(obj, action)] for action in Action.values])
+            (
+                OBJECT_LABELS[obj],
+                [(self[_cell(obj, value)], label) for value, label in Action.choices],
+            )
             for obj in OBJECT_TYPES
         ]
 

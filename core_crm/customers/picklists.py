@@ -102,7 +102,9 @@ def _clean_labels(
     label, label_zh = (label or "").strip(), (label_zh or "").strip()
     errors: dict[str, list[str]] = {}
     max_length = PicklistValue._meta.get_field("label").max_length or 100
-    siblings = PicklistValue.objects.filter(picklist=picklist).exclude(pk=exclude)
+    siblings = PicklistValue.objects.filter(picklist=picklist)
+    if exclude is not None:
+        siblings = siblings.exclude(pk=exclude)
     for name, text, missing in (
         ("label", label, _("Enter the English label.")),
         ("label_zh", label_zh, _("Enter the Chinese label.")),
