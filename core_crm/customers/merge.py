@@ -39,6 +39,7 @@ from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, Validation
 from django.db import IntegrityError, connection, transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from core_crm.access.models import Action, RecordShare
@@ -639,7 +640,7 @@ def record_merge_undo(*, actor: User, entry: AuditEntry, channel: str = "web") -
                         "%(what)s cannot be moved back without a conflict, so the merge "
                         "cannot be undone."
                     )
-                    % {"what": str(relation.model._meta.verbose_name_plural).capitalize()}
+                    % {"what": capfirst(str(relation.model._meta.verbose_name_plural))}
                 ) from exc
         for row in data.get("removed", []):
             removed_model = apps.get_model(row["model"])
