@@ -157,3 +157,13 @@ def test_import_list_query_count_does_not_grow(alpha, admin_client, django_asser
         upload(admin_client)
     with django_assert_max_num_queries(12):
         assert admin_client.get("/imports/").content.decode().count("cards.csv") == 8
+
+
+def test_import_pages_speak_chinese(alpha, admin_client):
+    admin_client.cookies["django_language"] = "zh-hans"
+    assert "导入电子表格" in admin_client.get("/imports/").content.decode()
+    upload(admin_client)
+    with tenant_context(alpha):
+        job = ImportJob.objects.get()
+    page = admin_client.get(f"/imports/{job.pk}/map/").content.decode()
+    assert "映射列" in page and "姓名（拆分为姓和名）" in page
