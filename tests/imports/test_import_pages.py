@@ -166,4 +166,4 @@ def test_import_pages_speak_chinese(alpha, admin_client):
     with tenant_context(alpha):
         job = ImportJob.objects.get()
     page = admin_client.get(f"/imports/{job.pk}/map/").content.decode()
-    assert "映射列" in page and "姓名（拆分为姓和名）" in page
+    assert "映射列" in page and "姓名\uff08拆分为姓和名\uff09" in page
