@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core_crm.customers.fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
@@ -36,6 +37,43 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return self.selector(self.context["request"].user)
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "additionalProperties": {
+            "oneOf": [
+                {"type": "string"},
+                {"type": "integer"},
+                {"type": "boolean"},
+                {"type": "array", "items": {"type": "string"}},
+            ],
+            "nullable": True,
+        },
+        "description": (
+            "Values of the workspace's custom fields by key (Settings → Custom fields). "
+            "Text, long text, URL, email: string; whole number: integer; decimal: string "
+            '("12.50"); date: "YYYY-MM-DD"; yes/no: boolean; choice: the choice code; '
+            "multiple choice: list of codes. On create and update only the keys sent change; "
+            "null clears a value. Errors are named custom_fields.<key>."
+        ),
+        "example": {"region": "north", "contract_end": "2026-06-30"},
+    }
+)
+class CustomFieldsField(serializers.Field):
+    """The record's custom values as one JSON object; the customer services check each value
+    (so pages, API and imports follow the same rules)."""
+
+    default_error_messages = {"not_object": "Send an object of field keys and values, e.g. {{}}."}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return dict(value or {})
+
+
 class RecordSerializer(serializers.ModelSerializer):
     owner: serializers.PrimaryKeyRelatedField[Any] = serializers.PrimaryKeyRelatedField(
         read_only=True
@@ -44,6 +82,7 @@ class RecordSerializer(serializers.ModelSerializer):
     tags = serializers.SlugRelatedField(
         many=True, slug_field="name", queryset=Tag.objects.all(), required=False
     )
+    custom_fields = CustomFieldsField(required=False)
 
     common_read_only = ("id", "owner", "owner_name", "created_at", "updated_at")
     common_tail = ("owner", "owner_name", "created_at", "updated_at")

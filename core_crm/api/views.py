@@ -26,6 +26,7 @@ from core_crm.customers.conversion import (
     lead_convert,
 )
 from core_crm.customers.models import Account, Contact, ConversionRequest, Lead, PicklistValue
+from core_crm.customfields import filters as custom_filters
 from core_crm.users.models import User
 
 from .serializers import (
@@ -36,6 +37,14 @@ from .serializers import (
 )
 
 BULK_LIMIT = 500
+LIST_DESCRIPTION = (
+    "Records the caller may read, newest first (cursor pagination). Besides the filters "
+    "listed, custom fields filter by key: `cf_<key>=value` (text, URL, email: contains, "
+    "case-insensitive; whole number, decimal, date: equals; yes/no: true or false; choice: "
+    "the code; multiple choice: has the code) and, for whole numbers, decimals and dates, "
+    "`cf_<key>__gte=value` and `cf_<key>__lte=value`. An unknown key or a value of the wrong "
+    "type answers 400 naming the parameter."
+)
 
 
 class Pagination(CursorPagination):
@@ -73,6 +82,19 @@ class RecordViewSet(viewsets.ModelViewSet):
                 condition |= Q(**{f"{field}__icontains": term})
             queryset = queryset.filter(condition)
         return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            # cf_<key>, cf_<key>__gte, cf_<key>__lte; a bad one answers 400 naming it.
+            queryset = custom_filters.filter_queryset(
+                queryset, self.object_type, self.request.query_params
+            )
+        return queryset
+
+    @extend_schema(description=LIST_DESCRIPTION)
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().list(request, *args, **kwargs)
 
     def get_object(self) -> Any:
         # Visible at all? Otherwise 404, whatever the action. Editing and deleting are then

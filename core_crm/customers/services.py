@@ -15,6 +15,7 @@ from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, can, require_create
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit, diff, snapshot
+from core_crm.customfields.values import clean_record_values
 from core_crm.users.models import User
 
 from .models import Account, Contact, Employment, Lead, PicklistValue
@@ -40,12 +41,41 @@ def _fields(model: type[Model]) -> list[str]:
     return [f.name for f in model._meta.concrete_fields if f.name not in {"id", "updated_at"}]
 
 
+def _state(obj: Model) -> dict[str, Any]:
+    """What the audit trail compares: the plain fields, and each custom value on its own
+    (custom_fields.<key>), so the history says which custom field changed."""
+    names = [n for n in _fields(type(obj)) if n != "custom_fields"]
+    values = snapshot(obj, names)
+    for key, value in (getattr(obj, "custom_fields", None) or {}).items():
+        values[f"custom_fields.{key}"] = value
+    return values
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    changes = diff(before, after)
+    for name, value in before.items():  # custom values that were cleared
+        if name not in after and value is not None:
+            changes[name] = [value, None]
+    return changes
+
+
 def _validate(obj: Model, before: dict[str, Any] | None = None) -> None:
     """Model validation plus the rules that span fields; errors name their field.
 
     `before` (the stored values, on update) lets a record keep a picklist value that was
     retired since it was chosen, while a retired value cannot be newly chosen."""
     errors: dict[str, list[str]] = {}
+    object_type = OBJECT_TYPE.get(type(obj))
+    if object_type is not None:
+        # Custom values: canonical form, named errors (custom_fields.<key>), required ones.
+        stored = (before or {}).get("custom_fields") if before is not None else None
+        try:
+            obj.custom_fields = clean_record_values(  # type: ignore[attr-defined]
+                object_type, getattr(obj, "custom_fields", None), stored
+            )
+        except ValidationError as exc:
+            for name, messages in exc.message_dict.items():
+                errors.setdefault(name, []).extend(messages)
     for field in obj._meta.concrete_fields:
         if isinstance(field, ForeignKey) and field.related_model is PicklistValue:
             value = getattr(obj, field.name)
@@ -79,7 +109,7 @@ def _validate(obj: Model, before: dict[str, Any] | None = None) -> None:
     ):
         errors.setdefault("disqualify_reason", []).append(_("Say why the lead is disqualified."))
     try:
-        obj.full_clean(exclude=["owner", "tags"], validate_unique=False)
+        obj.full_clean(exclude=["owner", "tags", "custom_fields"], validate_unique=False)
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)
@@ -92,6 +122,13 @@ def _apply(obj: Model, data: dict[str, Any]) -> dict[str, Any]:
     m2m: dict[str, Any] = {}
     for name, value in data.items():
         if name in PROTECTED_FIELDS:
+            continue
+        if name == "custom_fields":
+            # Given keys are set (null or "" clears one); keys not given keep their value.
+            current = dict(getattr(obj, "custom_fields", None) or {})
+            obj.custom_fields = (  # type: ignore[attr-defined]
+                {**current, **value} if isinstance(value, dict) else value
+            )
             continue
         field = obj._meta.get_field(name)
         if isinstance(field, ManyToManyField):
@@ -123,11 +160,7 @@ def record_create(
             kind=AuditEntry.Kind.CREATE,
             actor=actor,
             channel=channel,
-            changes={
-                k: [None, v]
-                for k, v in snapshot(obj, _fields(model)).items()
-                if v not in (None, "", {}, False)
-            },
+            changes={k: [None, v] for k, v in _state(obj).items() if v not in (None, "", False)},
         )
     return obj
 
@@ -141,6 +174,8 @@ def record_update(obj: R, *, actor: User, data: dict[str, Any], channel: str) ->
         obj = type(obj)._default_manager.select_for_update().get(pk=obj.pk)
         fields = _fields(type(obj))
         before = snapshot(obj, fields)
+        before["custom_fields"] = dict(before.get("custom_fields") or {})
+        audited_before = _state(obj)
         previous_account_id = getattr(obj, "account_id", None)
         m2m = _apply(obj, data)
         _validate(obj, before)
@@ -149,7 +184,7 @@ def record_update(obj: R, *, actor: User, data: dict[str, Any], channel: str) ->
             getattr(obj, name).set(values)
         if isinstance(obj, Contact) and obj.account_id != previous_account_id:
             _move_contact(obj)
-        changes = diff(before, snapshot(obj, fields))
+        changes = _changes(audited_before, _state(obj))
         if changes:
             audit(
                 obj=obj, kind=AuditEntry.Kind.UPDATE, actor=actor, channel=channel, changes=changes

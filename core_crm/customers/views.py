@@ -21,6 +21,10 @@ from django.utils.translation import gettext_lazy as _
 from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, access_or_404, can, scope_for
 from core_crm.audit.selectors import history_of
+from core_crm.customfields.forms import add_custom_fields, custom_data
+from core_crm.customfields.values import definitions
+from core_crm.customfields.values import display as cf_display
+from core_crm.customfields.values import link as cf_link
 from core_crm.users.models import User
 from guanxi.http import posted
 
@@ -125,7 +129,12 @@ def record_form(
         pages.model, fields=pages.form_fields, formfield_callback=_formfield
     )
     form = form_class(data=data, instance=instance)
+    form.custom_definitions = add_custom_fields(  # type: ignore[attr-defined]
+        form, pages.object_type, getattr(instance, "custom_fields", None)
+    )
     for name, form_field in form.fields.items():
+        if name not in pages.form_fields:
+            continue
         model_field = pages.model._meta.get_field(name)
         related = getattr(model_field, "related_model", None)
         if related is PicklistValue:
@@ -140,6 +149,13 @@ def record_form(
         elif related is Contact:
             form_field.queryset = selectors.contact_list(user)  # type: ignore[attr-defined]
     return form
+
+
+def form_name(error_name: str) -> str:
+    """The form field an error of the services belongs to: custom_fields.<key> → cf_<key>."""
+    if error_name.startswith("custom_fields."):
+        return "cf_" + error_name.removeprefix("custom_fields.")
+    return error_name
 
 
 def _picklist_label(value: PicklistValue) -> str:
@@ -209,6 +225,16 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         (obj._meta.get_field(name).verbose_name, display_value(obj, name))
         for name in pages.form_fields
     ]
+    language = get_language()
+    stored = getattr(obj, "custom_fields", None) or {}
+    custom = [
+        (
+            field.display_label(language),
+            cf_display(field, stored.get(field.key), language),
+            cf_link(field, stored.get(field.key)),
+        )
+        for field in definitions(pages.object_type)
+    ]
     extra: dict[str, Any] = {}
     if isinstance(obj, Account):
         extra["contacts"] = selectors.contact_list(user).filter(account=obj)
@@ -222,6 +248,7 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "pages": pages,
             "obj": obj,
             "fields": fields,
+            "custom": custom,
             "history": history_of(obj)[:50],
             "can_edit": can(user, Action.EDIT, obj, pages.object_type),
             **extra,
@@ -246,6 +273,7 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
     form = record_form(pages, user, data=posted(request), instance=obj)
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in pages.form_fields}
+        data["custom_fields"] = custom_data(form, form.custom_definitions)  # type: ignore[attr-defined]
         try:
             if obj is None:
                 model: Any = pages.model
@@ -267,12 +295,22 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
             return redirect(reverse(f"{slug}_detail", args=[obj.pk]))
         except ValidationError as exc:
             for name, errors in exc.message_dict.items():
+                name = form_name(name)
                 form.add_error(name if name in form.fields else None, errors)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
     status = 400 if request.method == "POST" else 200
     return render(
-        request, "customers/form.html", {"pages": pages, "form": form, "obj": obj}, status=status
+        request,
+        "customers/form.html",
+        {
+            "pages": pages,
+            "form": form,
+            "obj": obj,
+            "standard_fields": [form[name] for name in pages.form_fields],
+            "custom_form_fields": [form[f.param] for f in form.custom_definitions],  # type: ignore[attr-defined]
+        },
+        status=status,
     )
 
 
