@@ -21,7 +21,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, F, Max, Model, ProtectedError, QuerySet
+from django.db.models import Count, F, Max, Model, ProtectedError, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -98,7 +98,8 @@ def _picklist_or_error(picklist: str) -> str:
 def _clean_labels(
     picklist: str, label: str, label_zh: str, exclude: int | None = None
 ) -> tuple[str, str]:
-    """Both labels present and unique in their list, ignoring case and retired or not."""
+    """Both labels present, and neither is already a label (in either language) of another
+    value of the list, ignoring case, retired or not."""
     label, label_zh = (label or "").strip(), (label_zh or "").strip()
     errors: dict[str, list[str]] = {}
     max_length = PicklistValue._meta.get_field("label").max_length or 100
@@ -117,7 +118,8 @@ def _clean_labels(
                 % {"n": max_length, "count": len(text)}
             ]
         else:
-            twin = siblings.filter(**{f"{name}__iexact": text}).first()
+            # Against both columns: imports find a value by either label.
+            twin = siblings.filter(Q(label__iexact=text) | Q(label_zh__iexact=text)).first()
             if twin is not None and twin.is_active:
                 errors[name] = [_("“%(label)s” is already in this list.") % {"label": text}]
             elif twin is not None:

@@ -75,6 +75,12 @@ def test_missing_and_duplicate_labels_are_refused_naming_the_field(alpha, admin_
     assert chinese.status_code == 400
     assert 'id="label_zh-error"' in page and 'id="label-error"' not in page
 
+    # Nor may a label repeat another value's label in the other language (imports read both).
+    crossed = admin_client.post(
+        "/settings/picklists/industry/", {"label": "零售", "label_zh": "Retail trade"}
+    )
+    assert crossed.status_code == 400 and 'id="label-error"' in crossed.content.decode()
+
     # Another list may have the same label.
     other_list = admin_client.post(
         "/settings/picklists/source/", {"label": "Retail", "label_zh": "零售"}
