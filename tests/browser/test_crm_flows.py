@@ -26,6 +26,7 @@ class Workspace:
     rep_email: str
     theirs_pk: int
     mine_pk: int
+    twin_pks: tuple[int, int]
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def workspace(django_db_setup, django_db_blocker) -> Iterator[Workspace]:  # typ
     from django_tenants.utils import tenant_context
 
     from core_crm.access.models import Role
-    from core_crm.customers.models import Account
+    from core_crm.customers.models import Account, Contact
     from core_crm.users.services import user_create
     from tenants.models import Tenant
     from tenants.provisioning import provision_tenant
@@ -60,9 +61,24 @@ def workspace(django_db_setup, django_db_blocker) -> Iterator[Workspace]:  # typ
             rep.save()
             theirs = Account.objects.create(name="Boss Only Holdings", owner=admin)
             mine = Account.objects.create(name="Rep Own Traders", owner=rep)
+            first = Account.objects.create(
+                name="Ningbo Pumps Co", city="Ningbo", email="info@pumps.cn", owner=admin
+            )
+            second = Account.objects.create(
+                name="Ningbo Pumps Co.", city="Ningbo", website="https://pumps.cn", owner=admin
+            )
+            Contact.objects.create(first_name="Qiang", last_name="Sun", account=second, owner=admin)
         connection.set_schema_to_public()
         try:
-            yield Workspace(slug, f"{slug}.localhost", admin.email, rep.email, theirs.pk, mine.pk)
+            yield Workspace(
+                slug,
+                f"{slug}.localhost",
+                admin.email,
+                rep.email,
+                theirs.pk,
+                mine.pk,
+                (first.pk, second.pk),
+            )
         finally:
             connection.set_schema_to_public()
             Tenant.objects.get(pk=tenant.pk).delete(force_drop=True)
@@ -168,3 +184,24 @@ def test_a_rep_sees_only_their_own_records(browser: Browser, live_app, workspace
     response = page.goto(live_app.url(workspace.host, f"/customers/{workspace.theirs_pk}/"))
     assert response is not None and response.status == 404
     expect(page.get_by_text("Boss Only Holdings")).to_have_count(0)
+
+
+def test_merge_two_duplicates(browser: Browser, live_app, workspace):
+    first, second = workspace.twin_pks
+    page = browser.new_context().new_page()
+    sign_in(page, live_app, workspace, workspace.admin_email)
+    page.goto(live_app.url(workspace.host, "/duplicates/customers/"))
+    group = page.get_by_test_id("duplicate-groups")
+    expect(group).to_contain_text("Ningbo Pumps Co.")
+    group.get_by_test_id("duplicate-merge-link").first.click()
+    expect(page.get_by_test_id("merge-page")).to_be_visible()
+    page.get_by_test_id(f"merge-survivor-{first}").check()
+    page.get_by_test_id(f"merge-keep-website-{second}").check()
+    page.get_by_test_id("merge-confirm").click()
+
+    expect(page).to_have_url(live_app.url(workspace.host, f"/customers/{first}/"))
+    expect(page.get_by_test_id("merge-undo-button")).to_be_visible()
+    expect(page.get_by_text("https://pumps.cn").first).to_be_visible()
+    expect(page.get_by_text("Qiang Sun").first).to_be_visible()  # the contact moved along
+    response = page.goto(live_app.url(workspace.host, f"/customers/{second}/"))
+    assert response is not None and response.status == 404
