@@ -142,3 +142,21 @@ class PicklistValueSerializer(serializers.ModelSerializer):
         model = PicklistValue
         fields = ("picklist", "code", "label", "label_zh", "position", "is_active")
         read_only_fields = fields
+
+
+class DuplicateMatchSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=["email", "phone", "name"]),
+        help_text="Why it looks the same: same email, same phone, similar name at the same place.",
+    )
+    record = serializers.JSONField(help_text="The record, as its detail endpoint answers it.")
+
+
+class DuplicateCheckSerializer(serializers.Serializer):
+    matches = DuplicateMatchSerializer(
+        many=True, help_text="Likely duplicates the caller may read."
+    )
+    hidden = serializers.IntegerField(
+        help_text="How many more likely duplicates exist that the caller may not read."
+    )

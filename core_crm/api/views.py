@@ -17,7 +17,7 @@ from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
 from core_crm.access.models import Action
-from core_crm.access.policy import access_or_404
+from core_crm.access.policy import access_or_404, require_create
 from core_crm.customers import selectors, services
 from core_crm.customers.conversion import (
     Conversion,
@@ -25,6 +25,7 @@ from core_crm.customers.conversion import (
     conversion_request,
     lead_convert,
 )
+from core_crm.customers.duplicates import find_duplicates
 from core_crm.customers.models import Account, Contact, ConversionRequest, Lead, PicklistValue
 from core_crm.customfields import filters as custom_filters
 from core_crm.users.models import User
@@ -32,6 +33,7 @@ from core_crm.users.models import User
 from .serializers import (
     AccountSerializer,
     ContactSerializer,
+    DuplicateCheckSerializer,
     LeadSerializer,
     PicklistValueSerializer,
 )
@@ -126,6 +128,51 @@ class RecordViewSet(viewsets.ModelViewSet):
 
     def perform_destroy(self, instance: Any) -> None:
         services.record_delete(instance, actor=self.actor, channel="api")
+
+    @extend_schema(
+        summary="Check for likely duplicates before creating or changing a record",
+        description=(
+            "Send the same body as for a create (or, with `?exclude=<id>`, the fields of an "
+            "update of that record). Answers the existing records that look like it: same "
+            "email, same phone (last ten digits), or a similar name in the same city (accounts, "
+            "leads) or at the same account (contacts). Matches the caller may read come with "
+            "the record; the others are only counted in `hidden`. Nothing is saved, and plain "
+            "creates are never blocked by duplicates."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "exclude",
+                int,
+                required=False,
+                description="The id of the record being changed, which is not its own duplicate.",
+            )
+        ],
+        responses=DuplicateCheckSerializer,
+    )
+    @action(detail=False, methods=["post"])
+    def duplicates(self, request: Request) -> Response:
+        exclude = request.query_params.get("exclude")
+        if exclude:
+            # Checking a change: the caller must be able to edit that record (404 otherwise).
+            access_or_404(self.actor, self.get_queryset(), exclude, self.object_type, Action.EDIT)
+        else:
+            require_create(self.actor, self.object_type)
+        body = self.get_serializer(data=request.data, partial=True)
+        body.is_valid(raise_exception=True)
+        matches = find_duplicates(
+            self.model, dict(body.validated_data), user=self.actor, exclude_pk=exclude or None
+        )
+        readable = [m for m in matches if m.record is not None]
+        records = self.get_serializer([m.record for m in readable], many=True).data
+        return Response(
+            {
+                "matches": [
+                    {"id": m.pk, "reasons": m.reasons, "record": record}
+                    for m, record in zip(readable, records, strict=True)
+                ],
+                "hidden": len(matches) - len(readable),
+            }
+        )
 
     @extend_schema(request=None, responses=None)
     @action(detail=False, methods=["post"])

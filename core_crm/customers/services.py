@@ -3,22 +3,25 @@ transaction. The REST API and the HTML pages both call these; neither writes mod
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import ForeignKey, ManyToManyField, Model
+from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core_crm.access.models import Action
-from core_crm.access.policy import PermissionDenied, can, require_create
+from core_crm.access.policy import PermissionDenied, can, require_create, visible
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit, diff, snapshot
 from core_crm.customfields.values import clean_record_values
 from core_crm.users.models import User
 
-from .models import Account, Contact, Employment, Lead, PicklistValue
+from .models import Account, Contact, Employment, Lead, PicklistValue, Tag
 
 R = TypeVar("R", Account, Contact, Lead)
 
@@ -220,3 +223,130 @@ def record_delete(obj: Model, *, actor: User, channel: str) -> None:
             changes=snapshot(obj, _fields(type(obj))),
         )
         obj.delete()
+
+
+# --- Several records at once (the list pages' bulk actions) -----------------------------------
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did: records changed, and records skipped because the actor's role
+    does not allow the action on them."""
+
+    done: int
+    skipped: int
+
+
+def _allowed(model: type[Model], actor: User, pks: Iterable[Any], action: str) -> QuerySet[Any]:
+    """The records among `pks` on which the actor may perform `action`, locked for the change."""
+    return (
+        visible(actor, model._default_manager.filter(pk__in=list(pks)), OBJECT_TYPE[model], action)
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+
+
+def _entry(obj: Model, kind: str, actor: User, channel: str, changes: dict[str, Any]) -> AuditEntry:
+    return AuditEntry(
+        content_type=ContentType.objects.get_for_model(type(obj)),
+        object_id=obj.pk,
+        object_repr=str(obj)[:300],
+        kind=kind,
+        changes=changes,
+        actor=actor,
+        channel=channel,
+    )
+
+
+def records_assign_owner(
+    model: type[Model], *, actor: User, pks: Iterable[Any], owner: User, channel: str
+) -> BulkResult:
+    """Give the records to `owner` (an active user), each one the actor may edit; the others
+    are skipped. Every record that changes hands gets its own audit entry."""
+    pks = list(pks)
+    if not owner.is_active:
+        raise ValidationError({"owner": [_("Records can only go to an active user.")]})
+    with transaction.atomic():
+        records = list(_allowed(model, actor, pks, Action.EDIT))
+        moving = [obj for obj in records if obj.owner_id != owner.pk]
+        AuditEntry.objects.bulk_create(
+            [
+                _entry(
+                    obj,
+                    AuditEntry.Kind.REASSIGN,
+                    actor,
+                    channel,
+                    {"owner": [obj.owner_id, owner.pk]},
+                )
+                for obj in moving
+            ]
+        )
+        model._default_manager.filter(pk__in=[obj.pk for obj in moving]).update(
+            owner=owner, updated_at=timezone.now()
+        )
+    return BulkResult(done=len(records), skipped=len(set(pks)) - len(records))
+
+
+def clean_tag_name(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise ValidationError({"tag": [_("Choose a tag or type a new one.")]})
+    if len(name) > Tag._meta.get_field("name").max_length:  # type: ignore[operator]
+        raise ValidationError({"tag": [_("A tag has at most 60 characters.")]})
+    return name
+
+
+def records_add_tag(
+    model: type[Model], *, actor: User, pks: Iterable[Any], tag: Tag | str, channel: str
+) -> BulkResult:
+    """Add a tag (an existing one, or a new one by name) to each record the actor may edit;
+    the others are skipped. Each record that gains the tag gets an audit entry."""
+    pks = list(pks)
+    with transaction.atomic():
+        if not isinstance(tag, Tag):
+            name = clean_tag_name(tag)
+            tag = Tag.objects.filter(name__iexact=name).first() or Tag.objects.create(name=name)
+        records = list(_allowed(model, actor, pks, Action.EDIT).prefetch_related("tags"))
+        through = model._meta.get_field("tags").remote_field.through  # type: ignore[union-attr]
+        column = f"{model._meta.model_name}_id"
+        gaining, links, entries = [], [], []
+        for obj in records:
+            names = [t.name for t in obj.tags.all()]
+            if tag.name in names:
+                continue
+            gaining.append(obj)
+            links.append(through(**{column: obj.pk, "tag_id": tag.pk}))
+            entries.append(
+                _entry(
+                    obj,
+                    AuditEntry.Kind.UPDATE,
+                    actor,
+                    channel,
+                    {"tags": [names, sorted([*names, tag.name])]},
+                )
+            )
+        through.objects.bulk_create(links, ignore_conflicts=True)
+        AuditEntry.objects.bulk_create(entries)
+        model._default_manager.filter(pk__in=[obj.pk for obj in gaining]).update(
+            updated_at=timezone.now()
+        )
+    return BulkResult(done=len(records), skipped=len(set(pks)) - len(records))
+
+
+def records_delete(
+    model: type[Model], *, actor: User, pks: Iterable[Any], channel: str
+) -> BulkResult:
+    """Delete each record the actor may delete (the others are skipped); each audit entry
+    keeps the record's data for restoring, as a single delete does."""
+    pks = list(pks)
+    with transaction.atomic():
+        records = list(_allowed(model, actor, pks, Action.DELETE))
+        fields = _fields(model)
+        AuditEntry.objects.bulk_create(
+            [
+                _entry(obj, AuditEntry.Kind.DELETE, actor, channel, snapshot(obj, fields))
+                for obj in records
+            ]
+        )
+        model._default_manager.filter(pk__in=[obj.pk for obj in records]).delete()
+    return BulkResult(done=len(records), skipped=len(set(pks)) - len(records))

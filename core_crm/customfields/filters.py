@@ -60,8 +60,20 @@ def parse(
     fields: Iterable[CustomField] | None = None,
 ) -> list[Condition]:
     """The custom-field conditions in `params`; ValidationError naming each bad parameter."""
+    conditions, errors = parse_lenient(object_type, params, fields)
+    if errors:
+        raise ValidationError(errors)
+    return conditions
+
+
+def parse_lenient(
+    object_type: str,
+    params: Mapping[str, Any],
+    fields: Iterable[CustomField] | None = None,
+) -> tuple[list[Condition], dict[str, list[str]]]:
+    """The good conditions of `params`, and the errors of the bad ones by parameter."""
     if not any(is_custom_param(name) for name in params):
-        return []  # no query for the definitions
+        return [], {}  # no query for the definitions
     by_key = {
         f.key: f
         for f in (fields if fields is not None else definitions(object_type, include_archived=True))
@@ -102,9 +114,7 @@ def parse(
                 errors[param] = list(exc.messages)
                 continue
         conditions.append(Condition(param, field, op, value))
-    if errors:
-        raise ValidationError(errors)
-    return conditions
+    return conditions, errors
 
 
 def _as_single_choice(field: CustomField) -> CustomField:

@@ -17,6 +17,14 @@ def cell(obj: Any, name: str) -> Any:
 
 
 @register.filter
+def record_name(obj: Any) -> str:
+    """The name a list shows in its first column."""
+    from core_crm.customers.views import record_name as name
+
+    return name(obj)
+
+
+@register.filter
 def get(mapping: dict[str, Any], key: str) -> Any:
     return mapping.get(key)
 
