@@ -36,11 +36,12 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import ForeignKey, Model, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from psycopg.errors import QueryCanceled
 
 from core_crm.access.models import Action, RecordShare
 from core_crm.access.policy import PermissionDenied, can, visible
@@ -700,6 +701,8 @@ def record_merge_undo(*, actor: User, entry: AuditEntry, channel: str = "web") -
 # --- Likely duplicate pairs -------------------------------------------------------------------
 
 REASONS = {1: "email", 2: "phone", 3: "name"}
+# A page that would take longer says so instead of holding a worker (see README: limits).
+PAIRS_TIMEOUT_MS = 20_000
 
 
 @dataclass(frozen=True)
@@ -710,6 +713,7 @@ class PairPage:
     groups: int  # groups on all pages
     number: int
     per_page: int
+    timed_out: bool = False  # too many records to compare within PAIRS_TIMEOUT_MS
 
     @property
     def num_pages(self) -> int:
@@ -737,19 +741,52 @@ def _pairs_sql(model: type[Model]) -> str:
     return f"""
         WITH v AS MATERIALIZED (
             SELECT t.id, ARRAY[{emails}] AS emails, ARRAY[{phones}] AS phones,
-                   lower(trim({name})) AS name, {place} AS place
+                   lower(trim({name})) AS name, ({place}) COLLATE "C" AS place
             FROM {table} t WHERE t.id IN ({{visible}})
         ),
-        em AS (SELECT v.id, k FROM v, unnest(v.emails) AS k WHERE k IS NOT NULL),
-        ph AS (SELECT v.id, k FROM v, unnest(v.phones) AS k WHERE k IS NOT NULL),
+        em AS (
+            SELECT v.id, k COLLATE "C" AS k FROM v, unnest(v.emails) AS k WHERE k IS NOT NULL
+        ),
+        ph AS (
+            SELECT v.id, k COLLATE "C" AS k FROM v, unnest(v.phones) AS k WHERE k IS NOT NULL
+        ),
+        -- Similar names, by prefix filtering (an exact set-similarity join): with the
+        -- trigrams of every name in one global order (rarest first), two names of Jaccard
+        -- similarity >= t share a trigram among the first |A| - ceil(t|A|) + 1 of each. Only
+        -- those candidate pairs get their similarity computed, not every pair in a city.
+        tri AS (
+            SELECT v.id, v.place, g FROM v, unnest(show_trgm(v.name)) AS g
+            WHERE v.place IS NOT NULL AND v.name <> ''
+        ),
+        trigrams AS (
+            SELECT g, row_number() OVER (ORDER BY count(*), g COLLATE "C") AS o
+            FROM tri GROUP BY g
+        ),
+        ordered AS (
+            SELECT tri.id, tri.place, trigrams.o,
+                   row_number() OVER (PARTITION BY tri.id ORDER BY trigrams.o) AS rk,
+                   count(*) OVER (PARTITION BY tri.id) AS size
+            FROM tri JOIN trigrams USING (g)
+        ),
+        prefix AS (
+            SELECT id, place, o, size, ceil(%s::numeric * size) AS least
+            FROM ordered WHERE rk <= size - ceil(%s::numeric * size) + 1
+        ),
+        -- ... and neither name can have fewer than t times the other's trigrams.
+        candidates AS (
+            SELECT DISTINCT a.id AS a, b.id AS b
+            FROM prefix a JOIN prefix b ON a.o = b.o AND a.place = b.place AND a.id < b.id
+            WHERE b.size >= a.least AND a.size >= b.least
+        ),
         pairs AS (
             SELECT a.id AS a, b.id AS b, 1 AS reason
             FROM em a JOIN em b ON a.k = b.k AND a.id < b.id
             UNION ALL
             SELECT a.id, b.id, 2 FROM ph a JOIN ph b ON a.k = b.k AND a.id < b.id
             UNION ALL
-            SELECT a.id, b.id, 3 FROM v a JOIN v b ON a.place = b.place AND a.id < b.id
-            WHERE a.name <> '' AND similarity(a.name, b.name) >= %s
+            SELECT c.a, c.b, 3 FROM candidates c
+            JOIN v a ON a.id = c.a JOIN v b ON b.id = c.b
+            WHERE similarity(a.name, b.name) >= %s
         ),
         agg AS (
             SELECT a, b, array_agg(DISTINCT reason ORDER BY reason) AS reasons
@@ -781,11 +818,26 @@ def duplicate_pairs(
         return PairPage([], 0, 1, per_page)
     sql = _pairs_sql(model).replace("{visible}", visible_sql)
     page = max(1, page)
+    params = [
+        *visible_params,
+        str(NAME_SIMILARITY),  # exact, for the prefix and size bounds
+        str(NAME_SIMILARITY),
+        NAME_SIMILARITY,
+    ]
     for attempt in (page, 1):
         offset = (attempt - 1) * per_page
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [*visible_params, NAME_SIMILARITY, offset, offset + per_page])
-            rows = cursor.fetchall()
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Row estimates of the self-joins are poor (no statistics on the CTEs), which
+                # makes PostgreSQL compile the query to machine code first: slower than running.
+                cursor.execute("SET LOCAL jit = off")
+                cursor.execute(f"SET LOCAL statement_timeout = {int(PAIRS_TIMEOUT_MS)}")
+                cursor.execute(sql, [*params, offset, offset + per_page])
+                rows = cursor.fetchall()
+        except OperationalError as exc:
+            if not isinstance(exc.__cause__, QueryCanceled):
+                raise
+            return PairPage([], 0, 1, per_page, timed_out=True)
         if rows or attempt == 1:
             break
     total = rows[0][3] if rows else 0

@@ -116,6 +116,29 @@ def test_duplicates_page_query_count_does_not_grow_with_rows(
     assert admin_client.get("/duplicates/contacts/?page=x").status_code == 200
 
 
+def test_duplicates_page_says_so_when_the_comparison_takes_too_long(
+    alpha, admin, admin_client, monkeypatch
+):
+    from core_crm.customers import merge
+
+    with tenant_context(alpha):
+        Lead.objects.create(owner=admin, last_name="Slow", email="slow@x.cn")
+        Lead.objects.create(owner=admin, last_name="Slow", email="slow@x.cn")
+    pairs_sql = merge._pairs_sql
+    monkeypatch.setattr(
+        merge,
+        "_pairs_sql",
+        lambda model: pairs_sql(model).replace(
+            "FROM agg JOIN ranked USING (a)",
+            "FROM agg JOIN ranked USING (a) CROSS JOIN (SELECT pg_sleep(1)) AS pause",
+        ),
+    )
+    monkeypatch.setattr(merge, "PAIRS_TIMEOUT_MS", 50)
+    page = admin_client.get("/duplicates/leads/").content.decode()
+    assert 'data-testid="duplicates-timeout"' in page and "empty-state" not in page
+    assert admin_client.get("/leads/").status_code == 200  # the connection is still usable
+
+
 # --- Merge screen -----------------------------------------------------------------------------
 
 
