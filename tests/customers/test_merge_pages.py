@@ -367,3 +367,24 @@ def test_undo_url_answers_404_unless_the_user_may_edit_the_kept_record(
     with tenant_context(alpha):
         assert not Account.objects.filter(pk=loser.pk).exists()
     assert admin_client.get(url).status_code == 200
+
+
+def test_detail_actions_partial_links_to_the_merge_picker_and_duplicates(alpha, admin):
+    from django.template.loader import render_to_string
+
+    from core_crm.customers.views import PAGES
+
+    with tenant_context(alpha):
+        contact = Contact.objects.create(owner=admin, last_name="Partial")
+    html = render_to_string(
+        "customers/merge/_detail_actions.html", {"obj": contact, "pages": PAGES["contacts"]}
+    )
+    assert (
+        f'href="/contacts/{contact.pk}/merge/"' in html and 'data-testid="merge-with-link"' in html
+    )
+    assert 'href="/duplicates/contacts/"' in html
+    hidden = render_to_string(
+        "customers/merge/_detail_actions.html",
+        {"obj": contact, "pages": PAGES["contacts"], "can_edit": False},
+    )
+    assert "merge-with-link" not in hidden
