@@ -250,3 +250,19 @@ def test_lead_list_shows_person_names_and_company_column(alpha, rep, rep_client)
     page = rep_client.get("/leads/").content.decode()
     assert row_names(page) == ["李娜"]
     assert "长城贸易" in table(page)
+
+
+def test_list_bulk_and_field_pages_speak_chinese(alpha, accounts):
+    client = client_for(alpha, ALPHA.admin_email)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    page = client.get("/customers/", {"cols": "cf_region"}).content.decode()
+    for text in ("导出 CSV", "视图", "保存视图", "更多筛选", "分配负责人", "添加标签", "北方"):
+        assert text in page, text
+    with tenant_context(alpha):
+        ids = list(Account.objects.values_list("pk", flat=True)[:2])
+    bulk = client.post("/customers/bulk/", {"action": "delete", "ids": ids}).content.decode()
+    assert "将删除 2 条记录。" in bulk
+    fields = client.get("/settings/fields/").content.decode()
+    assert "新建字段" in fields and "整数" in fields and "多选" in fields
+    form = client.get("/customers/new/").content.decode()
+    assert "更多字段" in form
