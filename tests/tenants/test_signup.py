@@ -170,7 +170,7 @@ def test_failure_after_schema_creation_leaves_nothing_behind(
     assert not Tenant.objects.filter(schema_name="northwind").exists()
     assert not Domain.objects.filter(domain="northwind.localhost").exists()
     assert not WorkspaceMember.objects.filter(email=VALID["email"]).exists()
-    assert not SigninToken.objects.exists()
+    assert not SigninToken.objects.filter(tenant__schema_name="northwind").exists()
 
 
 def test_failure_during_schema_clone_leaves_nothing_behind(public_client, monkeypatch):
