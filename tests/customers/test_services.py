@@ -231,3 +231,41 @@ def test_retired_values_stay_where_they_are_but_cannot_be_chosen_anew(alpha, adm
         )
         with pytest.raises(ValidationError):
             services.record_update(other, actor=admin, channel="web", data={"source": fair})
+
+
+def test_bulk_services_act_only_where_the_role_or_a_share_allows(alpha, admin, rep):
+    from django.contrib.contenttypes.models import ContentType
+
+    from core_crm.access.models import RecordShare
+
+    with tenant_context(alpha):
+        own = Account.objects.create(owner=rep, name="Own")
+        read_share = Account.objects.create(owner=admin, name="Shared to read")
+        edit_share = Account.objects.create(owner=admin, name="Shared to edit")
+        hidden = Account.objects.create(owner=admin, name="Hidden")
+        account_type = ContentType.objects.get_for_model(Account)
+        RecordShare.objects.create(content_type=account_type, object_id=read_share.pk, user=rep)
+        RecordShare.objects.create(
+            content_type=account_type, object_id=edit_share.pk, user=rep, can_edit=True
+        )
+        pks = [own.pk, read_share.pk, edit_share.pk, hidden.pk]
+        result = services.records_add_tag(Account, actor=rep, pks=pks, tag="Fair", channel="api")
+        assert (result.done, result.skipped) == (2, 2)
+        tagged = set(Account.objects.filter(tags__name="Fair").values_list("name", flat=True))
+        assert tagged == {"Own", "Shared to edit"}
+        entry = history_of(edit_share).first()
+        assert entry.kind == AuditEntry.Kind.UPDATE and entry.channel == "api"
+        assert entry.changes == {"tags": [[], ["Fair"]]}
+        # A sales rep deletes nothing, whatever the shares.
+        result = services.records_delete(Account, actor=rep, pks=pks, channel="web")
+        assert (result.done, result.skipped) == (0, 4)
+        assert Account.objects.filter(pk__in=pks).count() == 4
+        result = services.records_delete(Account, actor=admin, pks=pks, channel="web")
+        assert result.done == 4 and not Account.objects.filter(pk__in=pks).exists()
+        deleted = AuditEntry.objects.filter(kind=AuditEntry.Kind.DELETE, object_id__in=pks)
+        assert {e.changes["name"] for e in deleted} == {
+            "Own",
+            "Shared to read",
+            "Shared to edit",
+            "Hidden",
+        }
