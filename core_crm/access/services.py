@@ -7,7 +7,6 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import cycle
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from core_crm.audit.models import AuditEntry, Channel
-from core_crm.audit.services import audit
+from core_crm.audit.services import audit, audit_entry
 from core_crm.users.models import User
 from guanxi.tokens import new_token, token_hash
 
@@ -79,10 +78,8 @@ def user_deactivate(
 
     def move(obj: Account | Contact | Lead, new_owner: User, label: str) -> None:
         entries.append(
-            AuditEntry(
-                content_type=ContentType.objects.get_for_model(type(obj)),
-                object_id=obj.pk,
-                object_repr=str(obj)[:300],
+            audit_entry(
+                obj=obj,
                 kind=AuditEntry.Kind.REASSIGN,
                 changes={"owner": [user.pk, new_owner.pk]},
                 actor=actor,

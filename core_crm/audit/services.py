@@ -36,10 +36,11 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
-def audit(
+def audit_entry(
     *, obj: Model, kind: str, actor: Any, channel: str, changes: dict[str, Any] | None = None
 ) -> AuditEntry:
-    return AuditEntry.objects.create(
+    """An unsaved entry, for services that write many at once with bulk_create."""
+    return AuditEntry(
         content_type=ContentType.objects.get_for_model(type(obj)),
         object_id=obj.pk,
         object_repr=str(obj)[:300],
@@ -48,3 +49,11 @@ def audit(
         actor=actor if getattr(actor, "pk", None) else None,
         channel=channel,
     )
+
+
+def audit(
+    *, obj: Model, kind: str, actor: Any, channel: str, changes: dict[str, Any] | None = None
+) -> AuditEntry:
+    entry = audit_entry(obj=obj, kind=kind, actor=actor, channel=channel, changes=changes)
+    entry.save()
+    return entry

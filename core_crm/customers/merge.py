@@ -52,8 +52,7 @@ from core_crm.users.models import User
 from .duplicates import NAME_SIMILARITY, PHONE_DIGITS, PHONE_MIN_DIGITS, RULES
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 from .models import Account, Contact, Employment, Lead
-from .services import OBJECT_TYPE
-from .services import _validate as validate_record
+from .services import OBJECT_TYPE, validate_record
 
 SURVIVOR, LOSER = "survivor", "loser"
 CUSTOM_PREFIX = "custom_fields."

@@ -18,7 +18,6 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, F, Max, Model, ProtectedError, Q, QuerySet
@@ -32,7 +31,7 @@ from django.views.decorators.http import require_POST
 
 from core_crm.access.policy import PermissionDenied
 from core_crm.audit.models import AuditEntry, Channel
-from core_crm.audit.services import audit, diff, snapshot
+from core_crm.audit.services import audit, audit_entry, diff, snapshot
 from core_crm.users.models import User
 from guanxi.http import posted
 
@@ -249,15 +248,12 @@ def picklist_reorder(
             )
         changed = []
         entries = []
-        content_type = ContentType.objects.get_for_model(PicklistValue)
         for position, pk in enumerate(order):
             value = values[pk]
             if value.position != position:
                 entries.append(
-                    AuditEntry(
-                        content_type=content_type,
-                        object_id=value.pk,
-                        object_repr=str(value)[:300],
+                    audit_entry(
+                        obj=value,
                         kind=AuditEntry.Kind.UPDATE,
                         changes={"position": [value.position, position]},
                         actor=actor,

@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
@@ -17,7 +16,7 @@ from django.utils.translation import gettext as _
 from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, can, require_create, visible
 from core_crm.audit.models import AuditEntry
-from core_crm.audit.services import audit, diff, snapshot
+from core_crm.audit.services import audit, audit_entry, diff, snapshot
 from core_crm.customfields.values import clean_record_values
 from core_crm.users.models import User
 
@@ -54,6 +53,11 @@ def _state(obj: Model) -> dict[str, Any]:
     return values
 
 
+def creation_changes(obj: Model) -> dict[str, list[Any]]:
+    """What a create writes to the audit trail: every value that is set, from nothing."""
+    return {k: [None, v] for k, v in _state(obj).items() if v not in (None, "", False)}
+
+
 def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     changes = diff(before, after)
     for name, value in before.items():  # custom values that were cleared
@@ -62,7 +66,7 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[An
     return changes
 
 
-def _validate(obj: Model, before: dict[str, Any] | None = None) -> None:
+def validate_record(obj: Model, before: dict[str, Any] | None = None) -> None:
     """Model validation plus the rules that span fields; errors name their field.
 
     `before` (the stored values, on update) lets a record keep a picklist value that was
@@ -150,7 +154,7 @@ def record_create(
     with transaction.atomic():
         obj = model(owner=owner or actor)
         m2m = _apply(obj, data)
-        _validate(obj)
+        validate_record(obj)
         obj.save()
         for name, values in m2m.items():
             getattr(obj, name).set(values)
@@ -163,7 +167,7 @@ def record_create(
             kind=AuditEntry.Kind.CREATE,
             actor=actor,
             channel=channel,
-            changes={k: [None, v] for k, v in _state(obj).items() if v not in (None, "", False)},
+            changes=creation_changes(obj),
         )
     return obj
 
@@ -181,7 +185,7 @@ def record_update(obj: R, *, actor: User, data: dict[str, Any], channel: str) ->
         audited_before = _state(obj)
         previous_account_id = getattr(obj, "account_id", None)
         m2m = _apply(obj, data)
-        _validate(obj, before)
+        validate_record(obj, before)
         obj.save()
         for name, values in m2m.items():
             getattr(obj, name).set(values)
@@ -247,15 +251,7 @@ def _allowed(model: type[Model], actor: User, pks: Iterable[Any], action: str) -
 
 
 def _entry(obj: Model, kind: str, actor: User, channel: str, changes: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(
-        content_type=ContentType.objects.get_for_model(type(obj)),
-        object_id=obj.pk,
-        object_repr=str(obj)[:300],
-        kind=kind,
-        changes=changes,
-        actor=actor,
-        channel=channel,
-    )
+    return audit_entry(obj=obj, kind=kind, actor=actor, channel=channel, changes=changes)
 
 
 def records_assign_owner(

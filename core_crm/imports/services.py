@@ -15,7 +15,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Model
@@ -26,7 +25,7 @@ from django.utils.translation import gettext as _
 from core_crm.access.models import Action, Scope, Team
 from core_crm.access.policy import PermissionDenied, can, require_create, scope_for, visible
 from core_crm.audit.models import AuditEntry
-from core_crm.audit.services import snapshot
+from core_crm.audit.services import audit_entry
 from core_crm.customers import services as record_services
 from core_crm.customers.duplicates import Match, find_duplicates_many, phone_key
 from core_crm.customers.models import Account, Contact, Employment, Tag
@@ -321,7 +320,7 @@ class Importer:
                 setattr(obj, name, value)
             if not row.errors:
                 try:
-                    record_services._validate(obj)
+                    record_services.validate_record(obj)
                 except ValidationError as exc:
                     for name, messages in exc.message_dict.items():
                         for message in messages:
@@ -445,11 +444,6 @@ def _chunks(iterable: Iterable[Any], size: int) -> Iterator[list[Any]]:
     iterator = iter(iterable)
     while chunk := list(itertools.islice(iterator, size)):
         yield chunk
-
-
-def _create_changes(obj: Model) -> dict[str, list[Any]]:
-    names = [f.name for f in obj._meta.concrete_fields if f.name not in {"id", "updated_at"}]
-    return {k: [None, v] for k, v in snapshot(obj, names).items() if v not in (None, "", {}, False)}
 
 
 def import_run(job_id: int) -> ImportJob:
@@ -623,18 +617,13 @@ def _save_new(job: ImportJob, importer: Importer, rows: list[Row]) -> int:
 
 
 def _audit_created(objs: list[Model], actor: User) -> None:
-    if not objs:
-        return
-    content_type = ContentType.objects.get_for_model(type(objs[0]))
     AuditEntry.objects.bulk_create(
-        AuditEntry(
-            content_type=content_type,
-            object_id=obj.pk,
-            object_repr=str(obj)[:300],
+        audit_entry(
+            obj=obj,
             kind=AuditEntry.Kind.CREATE,
-            changes=_create_changes(obj),
             actor=actor,
             channel="import",
+            changes=record_services.creation_changes(obj),
         )
         for obj in objs
     )
