@@ -18,16 +18,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import F, Func, Model, Q, QuerySet, TextField, Value
-from django.db.models.functions import Coalesce, Lower, Right
+from django.db.models import Model, Q, QuerySet
+from django.db.models.functions import Lower
 
 from core_crm.access.policy import visible
 from core_crm.users.models import User
 
-from .models import Account, Contact, Lead
+from .models import PHONE_KEY_DIGITS, Account, Contact, Lead, phone_key_expression
 
 NAME_SIMILARITY = 0.6
-PHONE_DIGITS = 10  # compared from the right: country and trunk prefixes do not matter
 PHONE_MIN_DIGITS = 7  # shorter numbers (extensions, typos) are not evidence
 
 
@@ -61,22 +60,7 @@ class Match:
 def phone_key(value: object) -> str:
     """The part of a phone number that identifies it; "" when too short to mean anything."""
     digits = re.sub(r"\D", "", str(value or ""))
-    return digits[-PHONE_DIGITS:] if len(digits) >= PHONE_MIN_DIGITS else ""
-
-
-def phone_key_sql(name: str) -> Func:
-    """`phone_key` in SQL (indexed by migration customers 0005)."""
-    return Right(
-        Func(
-            Coalesce(F(name), Value("")),
-            Value(r"\D"),
-            Value(""),
-            Value("g"),
-            function="regexp_replace",
-            output_field=TextField(),
-        ),
-        PHONE_DIGITS,
-    )
+    return digits[-PHONE_KEY_DIGITS:] if len(digits) >= PHONE_MIN_DIGITS else ""
 
 
 def name_key(rule: Rule, data: Mapping[str, Any]) -> str:
@@ -149,7 +133,7 @@ def find_duplicates_many(
         condition = Q()
         for name in rule.phones:
             condition |= Q(**{f"{name}_key__in": list(phones)})
-        annotated = base.annotate(**{f"{n}_key": phone_key_sql(n) for n in rule.phones})
+        annotated = base.annotate(**{f"{n}_key": phone_key_expression(n) for n in rule.phones})
         for values in annotated.filter(condition).values("pk", *(f"{n}_key" for n in rule.phones)):
             for name in rule.phones:
                 for index in phones.get(values[f"{name}_key"], []):

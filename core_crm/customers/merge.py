@@ -49,9 +49,9 @@ from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import _plain, audit, diff, snapshot
 from core_crm.users.models import User
 
-from .duplicates import NAME_SIMILARITY, PHONE_DIGITS, PHONE_MIN_DIGITS, RULES
+from .duplicates import NAME_SIMILARITY, PHONE_MIN_DIGITS, RULES
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
-from .models import Account, Contact, Employment, Lead
+from .models import PHONE_KEY_DIGITS, Account, Contact, Employment, Lead
 from .services import OBJECT_TYPE, validate_record
 
 SURVIVOR, LOSER = "survivor", "loser"
@@ -724,12 +724,13 @@ def _pairs_sql(model: type[Model]) -> str:
     table = connection.ops.quote_name(model._meta.db_table)
 
     def digits(name: str) -> str:
-        return f"regexp_replace(coalesce(t.{name}, ''), '\\D', '', 'g')"
+        # The digits of models.phone_key_expression, inside a raw query.
+        return f"regexp_replace(coalesce(t.{name}, ''), '[^0-9]', '', 'g')"
 
     emails = ", ".join(f"nullif(lower(trim(t.{n})), '')" for n in rule.emails)
     phones = ", ".join(
         f"CASE WHEN length({digits(n)}) >= {PHONE_MIN_DIGITS} "
-        f"THEN right({digits(n)}, {PHONE_DIGITS}) END"
+        f"THEN right({digits(n)}, {PHONE_KEY_DIGITS}) END"
         for n in rule.phones
     )
     name = " || ' ' || ".join(f"coalesce(t.{n}, '')" for n in rule.name_fields)

@@ -95,20 +95,20 @@ def _search_vector(*fields: str) -> models.GeneratedField:
     )
 
 
+PHONE_KEY_DIGITS = 10  # compared from the right: country and trunk prefixes do not matter
+
+
+def phone_key_expression(name: str) -> Right:
+    """The last ten digits of a phone field, as duplicate detection compares (and indexes) it."""
+    return Right(_digits(name), PHONE_KEY_DIGITS)
+
+
 def _dedupe_indexes(prefix: str, phones: tuple[str, ...], city: bool) -> list[models.Index]:
     """Indexes behind duplicate detection (core_crm/customers/duplicates.py): email
     case-insensitively, the last ten digits of each phone, the city case-insensitively."""
     indexes = [models.Index(Lower("email"), name=f"{prefix}_email_ci")]
     for name in phones:
-        digits = models.Func(
-            Coalesce(models.F(name), models.Value("")),
-            models.Value(r"\D"),
-            models.Value(""),
-            models.Value("g"),
-            function="regexp_replace",
-            output_field=models.TextField(),
-        )
-        indexes.append(models.Index(Right(digits, 10), name=f"{prefix}_{name}_key"))
+        indexes.append(models.Index(phone_key_expression(name), name=f"{prefix}_{name}_key"))
     if city:
         indexes.append(models.Index(Lower("city"), name=f"{prefix}_city_ci"))
     return indexes
