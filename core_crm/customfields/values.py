@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,6 +22,8 @@ from django.core.validators import EmailValidator, URLValidator
 from django.utils import formats
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from tenants.db import tenant_connection
 
 from .models import CustomField, FieldType
 
@@ -34,12 +38,35 @@ FALSE_WORDS = {"false", "0", "no", "n", "off", "否", "不"}
 LIST_SEPARATORS = re.compile("\\s*[,;\uff0c\uff1b\u3001]\\s*")
 
 
+_loaded: ContextVar[dict[tuple[str, str, bool], list[CustomField]] | None] = ContextVar(
+    "custom_field_definitions", default=None
+)
+
+
+@contextmanager
+def definitions_loaded_once() -> Iterator[None]:
+    """Within the block, each workspace's definitions are read once, not once per record:
+    for work that validates many records in a row (imports)."""
+    token = _loaded.set({})
+    try:
+        yield
+    finally:
+        _loaded.reset(token)
+
+
 def definitions(object_type: str, *, include_archived: bool = False) -> list[CustomField]:
     """The object type's fields in display order (active ones unless asked otherwise)."""
+    loaded = _loaded.get()
+    key = (tenant_connection().schema_name, object_type, include_archived)
+    if loaded is not None and key in loaded:
+        return loaded[key]
     fields = CustomField.objects.filter(object_type=object_type)
     if not include_archived:
         fields = fields.filter(is_active=True)
-    return list(fields)
+    result = list(fields)
+    if loaded is not None:
+        loaded[key] = result
+    return result
 
 
 def is_empty(value: Any) -> bool:

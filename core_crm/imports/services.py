@@ -29,6 +29,7 @@ from core_crm.audit.services import audit_entry
 from core_crm.customers import services as record_services
 from core_crm.customers.duplicates import Match, find_duplicates_many, phone_key
 from core_crm.customers.models import Account, Contact, Employment, Tag
+from core_crm.customfields.values import definitions_loaded_once
 from core_crm.users.models import User
 
 from .mapping import (
@@ -413,7 +414,8 @@ def preview(job: ImportJob, limit: int = 20) -> list[PreviewRow]:
             iter_rows(bytes(job.content), job.file_format, job.encoding, job.delimiter), limit
         )
     ]
-    importer.build(rows)
+    with definitions_loaded_once():
+        importer.build(rows)
     out = []
     for row in rows:
         messages = importer.messages(row)
@@ -488,7 +490,8 @@ def import_run(job_id: int) -> ImportJob:
 
 def _run_chunk(job: ImportJob, importer: Importer, chunk: list[tuple[int, list[str]]]) -> None:
     rows = [importer.parse(line, cells) for line, cells in chunk]
-    importer.build(rows, duplicates=job.on_duplicate != ImportJob.OnDuplicate.CREATE)
+    with definitions_loaded_once():
+        importer.build(rows, duplicates=job.on_duplicate != ImportJob.OnDuplicate.CREATE)
     counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0, "accounts": 0}
     issues: list[ImportIssue] = []
     to_create: list[Row] = []

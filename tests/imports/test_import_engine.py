@@ -362,3 +362,23 @@ def test_jobs_and_their_data_stay_in_their_workspace(alpha, beta, admin):
         )
         assert User.objects.get(pk=1).email == BETA.admin_email
         assert not ImportIssue.objects.exists()
+
+
+def test_custom_field_definitions_are_read_once_per_chunk_not_per_row(
+    alpha, admin, django_assert_max_num_queries
+):
+    from core_crm.imports.services import Importer
+
+    with tenant_context(alpha):
+        rows = [["Last name", "Email"]] + [[f"Q{i}", f"q{i}@x.cn"] for i in range(60)]
+        job = services.import_job_create(
+            actor=admin, object_type="lead", file_name="q.csv", content=csv_bytes(rows)
+        )
+        services.import_job_configure(
+            job, actor=admin, mapping=job.mapping, on_duplicate="skip", tag="", owner_mode="me"
+        )
+        importer = Importer(job)
+        parsed = [importer.parse(i + 2, cells) for i, cells in enumerate(rows[1:])]
+        with django_assert_max_num_queries(30), services.definitions_loaded_once():  # not 2/row
+            importer.build(parsed)
+        assert not any(r.errors for r in parsed)
