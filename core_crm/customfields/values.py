@@ -32,8 +32,9 @@ LONG_TEXT_MAX = 10_000
 URL_MAX = 500
 DECIMAL_MAX_DIGITS = 20
 NUMBER_LIMIT = 10**15  # whole numbers stay exact in JavaScript clients too
-TRUE_WORDS = {"true", "1", "yes", "y", "on", "是", "对"}
-FALSE_WORDS = {"false", "0", "no", "n", "off", "否", "不"}
+# Yes/no as people type them in forms and spreadsheets (also read by imports for standard fields).
+TRUE_WORDS = {"true", "1", "yes", "y", "on", "x", "\u2713", "是", "对", "真"}
+FALSE_WORDS = {"false", "0", "no", "n", "off", "否", "不", "假"}
 # Commas and semicolons, also the full-width ones and the enumeration comma of Chinese text.
 LIST_SEPARATORS = re.compile("\\s*[,;\uff0c\uff1b\u3001]\\s*")
 

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from core_crm.customers.fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 from core_crm.customers.models import Account, Contact, Lead, PicklistValue
+from core_crm.customfields.values import FALSE_WORDS, TRUE_WORDS
 
 from .reading import MAX_CELL_CHARS
 
@@ -65,8 +66,6 @@ COMPANY_SYNONYMS = (
     "单位",
     "企业",
 )
-TRUE_WORDS = {"1", "true", "yes", "y", "x", "是", "对", "真", "✓"}
-FALSE_WORDS = {"0", "false", "no", "n", "否", "不", "假", ""}
 
 
 @dataclass(frozen=True)
@@ -214,7 +213,7 @@ class Converter:
         if isinstance(field, models.BooleanField):
             if text.lower() in TRUE_WORDS:
                 return True
-            if text.lower() in FALSE_WORDS:
+            if not text or text.lower() in FALSE_WORDS:
                 return False
             raise ValidationError(_("“%(value)s” is not yes or no.") % {"value": text})
         if isinstance(field, models.DateField):

@@ -27,8 +27,9 @@ from core_crm.access.policy import PermissionDenied, can, require_create, scope_
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit_entry
 from core_crm.customers import services as record_services
-from core_crm.customers.duplicates import Match, find_duplicates_many, phone_key
+from core_crm.customers.duplicates import Match, find_duplicates_many, phone_key, reason_labels
 from core_crm.customers.models import Account, Contact, Employment, Tag
+from core_crm.customers.services import clean_tag_name
 from core_crm.customfields.values import definitions_loaded_once
 from core_crm.users.models import User
 
@@ -168,11 +169,17 @@ def import_job_configure(
             )
     elif owner_mode != ImportJob.OwnerMode.ME:
         errors.setdefault("owner_mode", []).append(_("Choose who will own the records."))
+    batch_tag = ""
+    if tag.strip():
+        try:
+            batch_tag = clean_tag_name(tag)
+        except ValidationError as exc:
+            errors.setdefault("tag", []).extend(exc.messages)
     if errors:
         raise ValidationError(errors)
     job.mapping = clean
     job.on_duplicate = on_duplicate
-    job.tag = tag.strip()[:60]
+    job.tag = batch_tag
     job.owner_mode = owner_mode
     job.owner = owner if owner_mode == ImportJob.OwnerMode.USER else None
     job.owner_team = owner_team if owner_mode == ImportJob.OwnerMode.TEAM else None
@@ -252,9 +259,11 @@ class Importer:
             if key == FULL_NAME:
                 full_name = raw
             elif key == TAGS:
-                row.tags = [
-                    t.strip()[:60] for t in raw.replace("\uff0c", ",").split(",") if t.strip()
-                ]
+                names = [t for t in raw.replace("\uff0c", ",").split(",") if t.strip()]
+                try:
+                    row.tags = [clean_tag_name(t) for t in names]
+                except ValidationError as exc:
+                    row.fail(key, " ".join(exc.messages))
             elif key == OWNER_EMAIL:
                 if raw.strip():
                     owner = self.users.get(raw.strip().lower())
@@ -388,8 +397,6 @@ def _is_field(model: type[Model], name: str) -> bool:
 
 
 def _describe(match: Match) -> str:
-    from core_crm.customers.duplicates import reason_labels
-
     reasons = ", ".join(reason_labels(match))
     if match.record is None:
         return _("a record you cannot open (%(reasons)s)") % {"reasons": reasons}
