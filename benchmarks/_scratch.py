@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,3 +38,31 @@ def scratch_database(name: str) -> Iterator[str]:
         connections.close_all()
         with maintenance_connection(url) as conn:
             conn.execute(drop)
+
+
+def prepare_platform() -> None:
+    """Django set up against the scratch database, with the public schema migrated."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from tenants.provisioning import ensure_public_tenant
+
+    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
+    ensure_public_tenant()
+
+
+def bench_workspace(slug: str = "bench") -> tuple[Any, Any]:
+    """A provisioned workspace and its admin user (call prepare_platform first)."""
+    from django_tenants.utils import tenant_context
+
+    from core_crm.users.models import User
+    from tenants.provisioning import provision_tenant
+
+    tenant = provision_tenant(slug=slug, name=slug.title())
+    with tenant_context(tenant):
+        admin = User.objects.create_user(
+            email=f"a@{slug}.test", password="x" * 12, full_name="A", is_workspace_admin=True
+        )
+    return tenant, admin

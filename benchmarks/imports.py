@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import scratch_database
+from _scratch import bench_workspace, prepare_platform, scratch_database
 
 BENCH_DB = "guanxi_bench_import"
 SURNAMES = ["王", "李", "张", "刘", "陈", "Wang", "Li", "Smith", "Müller", "Tanaka"]
@@ -64,27 +64,17 @@ def main() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    prepare_platform()
     from django_tenants.utils import tenant_context
 
     from core_crm.customers import services as record_services
     from core_crm.customers.models import Contact
     from core_crm.imports import services
     from core_crm.imports.models import ImportJob
-    from core_crm.users.models import User
-    from tenants.provisioning import ensure_public_tenant, provision_tenant
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    ensure_public_tenant()
-    tenant = provision_tenant(slug="bench", name="Bench")
+    tenant, admin = bench_workspace()
     rng = random.Random(11)
     with tenant_context(tenant):
-        admin = User.objects.create_user(
-            email="a@bench.test", password="x" * 12, full_name="A", is_workspace_admin=True
-        )
         # Contacts already in the workspace; 5% of the file repeats their email addresses.
         existing = make_rows(rng, args.existing, 10_000_000)
         Contact.objects.bulk_create(

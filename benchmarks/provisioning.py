@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import scratch_database
+from _scratch import prepare_platform, scratch_database
 
 BENCH_DB = "guanxi_bench"
 
@@ -33,17 +33,12 @@ def main() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    prepare_platform()
     from django.db import connection
     from django.test.utils import override_settings
 
-    from tenants.provisioning import ensure_public_tenant, ensure_template, provision_tenant
+    from tenants.provisioning import ensure_template, provision_tenant
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    ensure_public_tenant()
     started = time.perf_counter()
     ensure_template()
     template_seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _scratch import scratch_database
+from _scratch import bench_workspace, prepare_platform, scratch_database
 
 BENCH_DB = "guanxi_bench_search"
 
@@ -41,26 +41,16 @@ def main() -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    prepare_platform()
     from django.db import connection
     from django_tenants.utils import tenant_context
 
     from core_crm.customers.models import Account, Contact
     from core_crm.customers.search import global_search
-    from core_crm.users.models import User
-    from tenants.provisioning import ensure_public_tenant, provision_tenant
 
-    call_command("migrate_schemas", shared=True, interactive=False, verbosity=0)
-    ensure_public_tenant()
-    tenant = provision_tenant(slug="bench", name="Bench")
+    tenant, admin = bench_workspace()
     rng = random.Random(7)
     with tenant_context(tenant):
-        admin = User.objects.create_user(
-            email="a@bench.test", password="x" * 12, full_name="A", is_workspace_admin=True
-        )
         accounts = Account.objects.bulk_create(
             Account(
                 owner=admin,

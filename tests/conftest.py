@@ -314,3 +314,46 @@ def sign_in(client, tenant, email: str) -> None:  # type: ignore[no-untyped-def]
         client.force_login(
             User.objects.get(email=email), backend="django.contrib.auth.backends.ModelBackend"
         )
+
+
+# --- People of the alpha workspace ------------------------------------------------------------
+
+
+@pytest.fixture
+def admin(alpha):  # type: ignore[no-untyped-def]
+    """Alpha's workspace admin (primary key 1, like beta's)."""
+    from django_tenants.utils import tenant_context
+
+    from core_crm.users.models import User
+
+    with tenant_context(alpha):
+        return User.objects.get(email=ALPHA.admin_email)
+
+
+@pytest.fixture
+def rep(alpha):  # type: ignore[no-untyped-def]
+    """Alpha's second user, given the sales rep role (own records only)."""
+    from django_tenants.utils import tenant_context
+
+    from core_crm.access.models import Role
+    from core_crm.users.models import User
+
+    with tenant_context(alpha):
+        user = User.objects.get(email=ALPHA.rep_email)
+        user.role = Role.objects.get(key="sales_rep")
+        user.save(update_fields=["role"])
+        return user
+
+
+@pytest.fixture
+def admin_client(alpha):  # type: ignore[no-untyped-def]
+    client = host_client("alpha.localhost")
+    sign_in(client, alpha, ALPHA.admin_email)
+    return client
+
+
+@pytest.fixture
+def rep_client(alpha, rep):  # type: ignore[no-untyped-def]
+    client = host_client("alpha.localhost")
+    sign_in(client, alpha, ALPHA.rep_email)
+    return client

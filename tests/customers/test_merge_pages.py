@@ -10,27 +10,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django_tenants.utils import tenant_context
 
-from core_crm.access.models import Role
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account, Contact, Employment, Lead, Tag
 from core_crm.users.models import User
 
 from ..conftest import ALPHA, BETA, sign_in
-
-
-@pytest.fixture
-def admin(alpha):
-    with tenant_context(alpha):
-        return User.objects.get(email=ALPHA.admin_email)
-
-
-@pytest.fixture
-def rep(alpha):
-    with tenant_context(alpha):
-        user = User.objects.get(email=ALPHA.rep_email)
-        user.role = Role.objects.get(key="sales_rep")
-        user.save()
-        return user
 
 
 def client_for(tenant, email: str) -> Client:

@@ -25,29 +25,6 @@ def without_csrf(body: bytes) -> bytes:
     return re.sub(rb'name="next" type="hidden" value="[^"]+"', b"", body)
 
 
-@pytest.fixture
-def rep(alpha):
-    with tenant_context(alpha):
-        user = User.objects.get(email=ALPHA.rep_email)
-        user.role = Role.objects.get(key="sales_rep")
-        user.save()
-        return user
-
-
-@pytest.fixture
-def rep_client(alpha, rep):
-    client = Client(HTTP_HOST="alpha.localhost")
-    sign_in(client, alpha, ALPHA.rep_email)
-    return client
-
-
-@pytest.fixture
-def admin_client(alpha):
-    client = Client(HTTP_HOST="alpha.localhost")
-    sign_in(client, alpha, ALPHA.admin_email)
-    return client
-
-
 def test_rep_sees_only_own_accounts_in_the_list(alpha, rep, rep_client):
     with tenant_context(alpha):
         admin = User.objects.get(email=ALPHA.admin_email)

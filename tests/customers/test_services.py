@@ -6,7 +6,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
-from core_crm.access.models import Role
 from core_crm.access.policy import PermissionDenied
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.selectors import history_of
@@ -16,21 +15,6 @@ from core_crm.customers.selectors import access_account, account_list
 from core_crm.users.models import User
 
 from ..conftest import ALPHA, BETA
-
-
-@pytest.fixture
-def admin(alpha):
-    with tenant_context(alpha):
-        yield User.objects.get(email=ALPHA.admin_email)
-
-
-@pytest.fixture
-def rep(alpha):
-    with tenant_context(alpha):
-        user = User.objects.get(email=ALPHA.rep_email)
-        user.role = Role.objects.get(key="sales_rep")
-        user.save()
-        yield user
 
 
 def test_create_sets_owner_and_audits_every_given_field(alpha, rep):

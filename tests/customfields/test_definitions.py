@@ -22,13 +22,6 @@ from .helpers import CHOICES, admin_of, make_field
 
 
 @pytest.fixture
-def admin_client(alpha):
-    client = Client(HTTP_HOST="alpha.localhost")
-    sign_in(client, alpha, ALPHA.admin_email)
-    return client
-
-
-@pytest.fixture
 def rep_client(alpha):
     with tenant_context(alpha):
         rep = User.objects.get(email=ALPHA.rep_email)

@@ -11,15 +11,12 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django_tenants.utils import tenant_context
 
-from core_crm.access.models import Role
 from core_crm.api.services import token_create
 from core_crm.audit.selectors import history_of
 from core_crm.customers import services
 from core_crm.customers.models import Account, Contact, Lead
 from core_crm.customfields.services import field_set_active
-from core_crm.users.models import User
 
-from ..conftest import ALPHA, sign_in
 from .helpers import admin_of, make_all_types, make_field
 
 # key -> [(given, stored)], [bad values]
@@ -174,22 +171,6 @@ def test_archived_fields_keep_their_value_and_cannot_be_changed(alpha, fields, a
 
 
 # --- Pages ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def rep(alpha):
-    with tenant_context(alpha):
-        user = User.objects.get(email=ALPHA.rep_email)
-        user.role = Role.objects.get(key="sales_rep")
-        user.save()
-        return user
-
-
-@pytest.fixture
-def rep_client(alpha, rep):
-    client = Client(HTTP_HOST="alpha.localhost")
-    sign_in(client, alpha, ALPHA.rep_email)
-    return client
 
 
 def test_the_form_has_one_field_per_active_custom_field_with_the_right_widget(

@@ -10,14 +10,14 @@ from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 from openpyxl import Workbook
 
-from core_crm.access.models import Role, Team
+from core_crm.access.models import Team
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account, Contact, Lead, PicklistValue
 from core_crm.imports import services
 from core_crm.imports.models import ImportIssue, ImportJob, ImportLayout
 from core_crm.users.models import User
 
-from ..conftest import ALPHA, BETA
+from ..conftest import BETA
 
 
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
@@ -34,21 +34,6 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-@pytest.fixture
-def admin(alpha):
-    with tenant_context(alpha):
-        yield User.objects.get(email=ALPHA.admin_email)
-
-
-@pytest.fixture
-def rep(alpha):
-    with tenant_context(alpha):
-        user = User.objects.get(email=ALPHA.rep_email)
-        user.role = Role.objects.get(key="sales_rep")
-        user.save()
-        yield user
 
 
 def run(job: ImportJob, actor: User, **options) -> ImportJob:
