@@ -33,7 +33,7 @@ from core_crm.access.policy import PermissionDenied
 from core_crm.audit.models import AuditEntry, Channel
 from core_crm.audit.services import audit, audit_entry, diff, snapshot
 from core_crm.users.models import User
-from guanxi.http import posted
+from guanxi.http import posted, show_errors
 
 from .models import Picklist, PicklistValue
 
@@ -379,7 +379,7 @@ def picklist_detail(request: HttpRequest, key: str) -> HttpResponse:
                 label_zh=form.cleaned_data["label_zh"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            show_errors(form, exc)
         else:
             messages.success(request, _("“%(label)s” added.") % {"label": value.label})
             return redirect("settings_picklist", key=key)
@@ -397,11 +397,6 @@ def picklist_detail(request: HttpRequest, key: str) -> HttpResponse:
     )
 
 
-def _add_errors(form: forms.Form, exc: ValidationError) -> None:
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 @login_required
 def picklist_value_edit(request: HttpRequest, key: str, value_id: int) -> HttpResponse:
     actor = _admin(request)
@@ -417,7 +412,7 @@ def picklist_value_edit(request: HttpRequest, key: str, value_id: int) -> HttpRe
                 label_zh=form.cleaned_data["label_zh"],
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            show_errors(form, exc)
         else:
             messages.success(request, _("Changes saved."))
             return redirect("settings_picklist", key=key)

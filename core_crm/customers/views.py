@@ -47,7 +47,7 @@ from core_crm.customfields.values import link as cf_link
 from core_crm.savedviews.selectors import columns_for, views_for
 from core_crm.savedviews.services import clean_query, columns_save
 from core_crm.users.models import User
-from guanxi.http import posted
+from guanxi.http import posted, show_errors
 
 from . import selectors, services
 from .duplicates import RULES, Match, find_duplicates, reason_labels
@@ -634,8 +634,7 @@ def record_bulk(request: HttpRequest, slug: str) -> HttpResponse:
                 }
         except ValidationError as exc:
             assert form is not None
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            show_errors(form, exc)
         else:
             messages.success(request, done)
             if result.skipped:
@@ -818,9 +817,7 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
                 messages.success(request, _("Changes saved."))
             return redirect(reverse(f"{slug}_detail", args=[obj.pk]))
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                name = form_name(name)
-                form.add_error(name if name in form.fields else None, errors)
+            show_errors(form, exc, form_name)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
     status = 400 if request.method == "POST" else 200

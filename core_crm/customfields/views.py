@@ -17,7 +17,7 @@ from django.views.decorators.http import require_POST
 
 from core_crm.access.policy import PermissionDenied
 from core_crm.users.models import User
-from guanxi.http import posted
+from guanxi.http import posted, show_errors
 
 from . import services
 from .models import CHOICE_TYPES, KEY_MAX_LENGTH, CustomField, FieldType, ObjectType
@@ -123,11 +123,6 @@ def _data(form: FieldForm) -> dict[str, Any]:
     return data
 
 
-def _show_errors(form: FieldForm, exc: ValidationError) -> None:
-    for name, errors in exc.message_dict.items():
-        form.add_error(name if name in form.fields else None, errors)
-
-
 @login_required
 def field_create(request: HttpRequest) -> HttpResponse:
     actor = _admin(request)
@@ -144,7 +139,7 @@ def field_create(request: HttpRequest) -> HttpResponse:
                 data=_data(form),
             )
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -180,7 +175,7 @@ def field_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.field_update(actor=actor, field=field, data=_data(form))
         except ValidationError as exc:
-            _show_errors(form, exc)
+            show_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 from core_crm.access.models import Action, Scope, Team
 from core_crm.access.policy import PermissionDenied, scope_for
 from core_crm.users.models import User
-from guanxi.http import posted
+from guanxi.http import posted, show_errors
 
 from . import services
 from .mapping import targets
@@ -112,8 +112,7 @@ def job_new(request: HttpRequest) -> HttpResponse:
                 )
                 return redirect("import_map", job.pk)
             except ValidationError as exc:
-                for name, errors in exc.message_dict.items():
-                    form.add_error(name if name in form.fields else None, errors)
+                show_errors(form, exc)
             except PermissionDenied as exc:
                 form.add_error(None, str(exc))
     status = 400 if request.method == "POST" else 200

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from core_crm.access.policy import PermissionDenied
 from core_crm.users.models import User
-from guanxi.http import posted
+from guanxi.http import posted, show_errors
 
 from . import selectors, services
 from .models import ObjectType, SavedView
@@ -81,8 +81,7 @@ def view_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 shared=form.cleaned_data["shared"],
             )
         except ValidationError as exc:
-            for name, errors in exc.message_dict.items():
-                form.add_error(name if name in form.fields else None, errors)
+            show_errors(form, exc)
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
