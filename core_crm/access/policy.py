@@ -86,6 +86,38 @@ def can(user: User, action: str, obj: Model, object_type: str) -> bool:
     )
 
 
+def may_give_to(actor: User, owner: User, object_type: str) -> bool:
+    """Whether `actor` may make `owner` the owner of `object_type` records (creating, importing
+    or reassigning them). One rule for every path: the new owner is an active user, and the
+    actor may edit that person's records (themself always; teammates with team scope; anyone
+    with all scope or as a workspace admin)."""
+    if not owner.is_active or not actor.is_active:
+        return False
+    if owner.pk == actor.pk or actor.is_workspace_admin:
+        return True
+    scope = scope_for(actor, object_type, Action.EDIT)
+    if scope == Scope.ALL:
+        return True
+    if scope == Scope.TEAM:
+        return Team.objects.filter(members=actor).filter(members=owner).exists()
+    return False
+
+
+def assignable_owners(actor: User, object_type: str) -> QuerySet[Any]:
+    """The users `may_give_to` allows, as a queryset (for choice lists)."""
+    from core_crm.users.models import User
+
+    users = User.objects.filter(is_active=True)
+    if actor.is_workspace_admin:
+        return users
+    scope = scope_for(actor, object_type, Action.EDIT)
+    if scope == Scope.ALL:
+        return users
+    if scope == Scope.TEAM:
+        return users.filter(Q(pk=actor.pk) | Q(pk__in=_team_user_ids(actor)))
+    return users.filter(pk=actor.pk)
+
+
 def require_create(user: User, object_type: str) -> None:
     if scope_for(user, object_type, Action.CREATE) != Scope.ALL:
         raise PermissionDenied(

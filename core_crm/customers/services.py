@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core_crm.access.models import Action
-from core_crm.access.policy import PermissionDenied, can, require_create, visible
+from core_crm.access.policy import PermissionDenied, can, may_give_to, require_create, visible
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit, audit_entry, diff, snapshot
 from core_crm.customfields.values import clean_record_values
@@ -148,7 +148,8 @@ def _apply(obj: Model, data: dict[str, Any]) -> dict[str, Any]:
 def record_create(
     model: type[R], *, actor: User, data: dict[str, Any], channel: str, owner: User | None = None
 ) -> R:
-    """Create a record owned by `owner` (default: the actor)."""
+    """Create a record owned by `owner` (default: the actor). Lead conversion passes the
+    lead's owner, so the new account and contact follow the lead they came from."""
     object_type = OBJECT_TYPE[model]
     require_create(actor, object_type)
     with transaction.atomic():
@@ -257,11 +258,16 @@ def _entry(obj: Model, kind: str, actor: User, channel: str, changes: dict[str, 
 def records_assign_owner(
     model: type[Model], *, actor: User, pks: Iterable[Any], owner: User, channel: str
 ) -> BulkResult:
-    """Give the records to `owner` (an active user), each one the actor may edit; the others
-    are skipped. Every record that changes hands gets its own audit entry."""
+    """Give the records to `owner`, each one the actor may edit; the others are skipped. The
+    new owner must be someone the actor may give records to (`may_give_to`, the rule imports
+    and record creation use too). Every record that changes hands gets its own audit entry."""
     pks = list(pks)
     if not owner.is_active:
         raise ValidationError({"owner": [_("Records can only go to an active user.")]})
+    if not may_give_to(actor, owner, OBJECT_TYPE[model]):
+        raise ValidationError(
+            {"owner": [_("You cannot give records to %(user)s.") % {"user": owner}]}
+        )
     with transaction.atomic():
         records = list(_allowed(model, actor, pks, Action.EDIT))
         moving = [obj for obj in records if obj.owner_id != owner.pk]

@@ -35,7 +35,14 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core_crm.access.models import Action, Scope
-from core_crm.access.policy import PermissionDenied, access_or_404, can, scope_for, visible
+from core_crm.access.policy import (
+    PermissionDenied,
+    access_or_404,
+    assignable_owners,
+    can,
+    scope_for,
+    visible,
+)
 from core_crm.audit.selectors import history_of
 from core_crm.customfields.filters import Condition, parse_lenient, value_expression
 from core_crm.customfields.filters import apply as apply_custom_filters
@@ -528,9 +535,9 @@ def record_columns(request: HttpRequest, slug: str) -> HttpResponse:
 class AssignForm(forms.Form):
     owner = forms.ModelChoiceField(User.objects.none(), label=_("New owner"))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, actor: User, object_type: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = User.objects.filter(is_active=True)  # type: ignore[attr-defined]
+        self.fields["owner"].queryset = assignable_owners(actor, object_type)  # type: ignore[attr-defined]
 
 
 class TagForm(forms.Form):
@@ -601,7 +608,7 @@ def record_bulk(request: HttpRequest, slug: str) -> HttpResponse:
     confirming = request.POST.get("confirm") == "1"
     data = request.POST if confirming else None
     if action == "assign":
-        form = AssignForm(data)
+        form = AssignForm(data, actor=user, object_type=pages.object_type)
     elif action == "tag":
         form = TagForm(data)
     if confirming and (form is None or form.is_valid()) and allowed:

@@ -22,8 +22,14 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core_crm.access.models import Action, Scope, Team
-from core_crm.access.policy import PermissionDenied, can, require_create, scope_for, visible
+from core_crm.access.models import Action, Team
+from core_crm.access.policy import (
+    PermissionDenied,
+    can,
+    may_give_to,
+    require_create,
+    visible,
+)
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit_entry
 from core_crm.customers import services as record_services
@@ -94,18 +100,6 @@ def sample_rows(job: ImportJob, limit: int = 5) -> list[list[str]]:
     return [cells for _line, cells in itertools.islice(rows, limit)]
 
 
-def may_assign(actor: User, owner: User, object_type: str) -> bool:
-    """Records may go to someone else only for those whose records the actor may edit."""
-    if owner.pk == actor.pk or actor.is_workspace_admin:
-        return owner.is_active
-    scope = scope_for(actor, object_type, Action.EDIT)
-    if scope == Scope.ALL:
-        return owner.is_active
-    if scope == Scope.TEAM:
-        return owner.is_active and Team.objects.filter(members=actor).filter(members=owner).exists()
-    return False
-
-
 def import_job_configure(
     job: ImportJob,
     *,
@@ -150,7 +144,7 @@ def import_job_configure(
     if owner_mode == ImportJob.OwnerMode.USER:
         if owner is None:
             errors.setdefault("owner", []).append(_("Choose the user who will own the records."))
-        elif not may_assign(actor, owner, job.object_type):
+        elif not may_give_to(actor, owner, job.object_type):
             errors.setdefault("owner", []).append(
                 _("You cannot give records to %(user)s.") % {"user": owner}
             )
@@ -158,7 +152,7 @@ def import_job_configure(
         members = _team_members(owner_team) if owner_team else []
         if not members:
             errors.setdefault("owner_team", []).append(_("Choose a team with active members."))
-        elif any(not may_assign(actor, m, job.object_type) for m in members):
+        elif any(not may_give_to(actor, m, job.object_type) for m in members):
             errors.setdefault("owner_team", []).append(
                 _("You cannot give records to every member of this team.")
             )
@@ -305,7 +299,7 @@ class Importer:
 
     def _may_assign(self, owner: User) -> bool:
         if owner.pk not in self.assignable:
-            self.assignable[owner.pk] = may_assign(self.actor, owner, self.job.object_type)
+            self.assignable[owner.pk] = may_give_to(self.actor, owner, self.job.object_type)
         return self.assignable[owner.pk]
 
     def build(self, rows: list[Row], duplicates: bool = True) -> None:

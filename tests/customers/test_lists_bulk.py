@@ -8,6 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django_tenants.utils import tenant_context
 
+from core_crm.access.models import RecordShare, Team
 from core_crm.audit.models import AuditEntry
 from core_crm.customers import services
 from core_crm.customers.models import Account, Contact, Lead, Tag
@@ -39,10 +40,18 @@ def entries(kind: str, model=Account) -> list[AuditEntry]:  # type: ignore[no-un
 
 def test_assign_owner_asks_then_moves_only_what_the_role_allows(alpha, people):
     admin, marketer, colleague = people
+    manager = user_with_role(alpha, "manager@bulk.test", "sales_manager")  # edits the team's
+    outsider = user_with_role(alpha, "outsider@bulk.test", "sales_rep")
     with tenant_context(alpha):
-        mine = make_accounts(marketer, "Mine 1", "Mine 2")
+        Team.objects.create(name="Bulk team").members.add(manager, colleague)
+        mine = make_accounts(manager, "Mine 1", "Mine 2")
         (theirs,) = make_accounts(admin, "Admin's")
-    client = client_for(alpha, marketer.email)
+        RecordShare.objects.create(  # the manager reads it but may not edit it
+            content_type=ContentType.objects.get_for_model(Account),
+            object_id=theirs.pk,
+            user=manager,
+        )
+    client = client_for(alpha, manager.email)
     ids = [a.pk for a in (*mine, theirs)]
     asked = client.post("/customers/bulk/", {"action": "assign", "ids": ids, "query": "q=M&page=2"})
     assert asked.status_code == 200
@@ -50,7 +59,9 @@ def test_assign_owner_asks_then_moves_only_what_the_role_allows(alpha, people):
     summary = page.split('data-testid="bulk-summary"')[1].split("</div>")[0]
     assert "2 records will change." in summary
     assert "1 selected record will be skipped" in summary
+    # The choice offers the people the manager may give records to: the team, not others.
     assert f'<option value="{colleague.pk}">' in page
+    assert f'<option value="{outsider.pk}">' not in page
     with tenant_context(alpha):
         assert not entries(AuditEntry.Kind.REASSIGN)
     done = client.post(
@@ -74,9 +85,34 @@ def test_assign_owner_asks_then_moves_only_what_the_role_allows(alpha, people):
         audit = entries(AuditEntry.Kind.REASSIGN)
         assert [e.object_id for e in audit] == [mine[0].pk, mine[1].pk]
         assert all(
-            e.changes == {"owner": [marketer.pk, colleague.pk]} and e.actor == marketer
-            for e in audit
+            e.changes == {"owner": [manager.pk, colleague.pk]} and e.actor == manager for e in audit
         )
+
+
+def test_records_go_only_to_people_whose_records_the_actor_may_edit(alpha, people):
+    """One rule for bulk assignment, imports and the API: a person who edits only their own
+    records cannot hand them to someone else; a manager can, within the team."""
+    _, marketer, colleague = people
+    with tenant_context(alpha):
+        (account,) = make_accounts(marketer, "Marketer's")
+        with pytest.raises(ValidationError) as exc:
+            services.records_assign_owner(
+                Account, actor=marketer, pks=[account.pk], owner=colleague, channel="web"
+            )
+        assert exc.value.message_dict == {"owner": ["You cannot give records to Colleague."]}
+        assert Account.objects.get(pk=account.pk).owner == marketer
+    client = client_for(alpha, marketer.email)
+    asked = client.post("/customers/bulk/", {"action": "assign", "ids": [account.pk]})
+    page = asked.content.decode()
+    assert f'<option value="{marketer.pk}">' in page
+    assert f'<option value="{colleague.pk}">' not in page
+    refused = client.post(
+        "/customers/bulk/",
+        {"action": "assign", "ids": [account.pk], "confirm": "1", "owner": colleague.pk},
+    )
+    assert refused.status_code == 400 and 'id="owner-error"' in refused.content.decode()
+    with tenant_context(alpha):
+        assert Account.objects.get(pk=account.pk).owner == marketer
 
 
 def test_only_active_users_can_receive_records(alpha, people):
