@@ -16,6 +16,7 @@ router.register("picklist-values", views.PicklistValueViewSet, basename="picklis
 urlpatterns = [
     path("v1/search/", views.SearchView.as_view(), name="api-search"),
     path("v1/", include(router.urls)),
+    path("v1/", include("core_crm.imports.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -16,6 +16,9 @@ def test_new_token_is_shown_once_and_then_only_its_prefix(alpha, alpha_client):
     sign_in(alpha_client, alpha, ALPHA.rep_email)
     empty = alpha_client.get("/settings/api-tokens/").content.decode()
     assert "You have no API tokens yet" in empty
+    # A settings page: the settings menu beside it, with only what a rep may open.
+    nav = empty.split('data-testid="settings-nav"')[1].split("</nav>")[0]
+    assert 'aria-current="page"' in nav and "API tokens" in nav and "Roles" not in nav
 
     page = alpha_client.post("/settings/api-tokens/", {"name": "ERP sync"}).content.decode()
     token = re.search(r"(gx_[\w-]{20,})", page).group(1)
