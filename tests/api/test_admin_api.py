@@ -441,3 +441,10 @@ def test_the_schema_documents_the_new_endpoints(alpha, admin_api):
     ):
         assert f"{path}:" in text or f'"{path}"' in text, path
     assert "MergeRequest" in text and "RoleCreate" in text
+
+
+def test_the_refusal_is_translated_for_chinese_callers(alpha, rep_api):
+    _user, api = rep_api
+    response = api.client.get("/api/v1/roles/", HTTP_ACCEPT_LANGUAGE="zh-hans", **api.headers)
+    assert response.status_code == 403
+    assert response.json() == {"detail": "只有工作区管理员可以管理工作区设置。"}
