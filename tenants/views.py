@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from billing.plans import PLANS
 from guanxi.http import posted
 from guanxi.ratelimit import client_ip, hit
+from tenants.db import tenant_connection
 
 from . import services
 from .forms import SignupForm, WorkspaceFinderForm
@@ -71,5 +72,24 @@ def workspace_finder_sent(request: HttpRequest) -> HttpResponse:
     return render(request, "tenants/finder_sent.html")
 
 
+def _error_layout(request: HttpRequest) -> str:
+    """Error pages keep the workspace header (menu, search) for someone signed in to it."""
+    user = getattr(request, "user", None)
+    on_workspace = tenant_connection().schema_name != settings.PUBLIC_SCHEMA_NAME
+    return (
+        "base.html"
+        if on_workspace and user is not None and user.is_authenticated
+        else ("public_base.html")
+    )
+
+
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
-    return render(request, "404.html", status=404)
+    return render(request, "404.html", {"layout": _error_layout(request)}, status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """403 with the reason the code gave (e.g. "Your role does not allow creating leads.")."""
+    reason = str(exception) if exception is not None and str(exception) else ""
+    return render(
+        request, "403.html", {"layout": _error_layout(request), "reason": reason}, status=403
+    )

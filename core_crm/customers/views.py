@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl, urlencode
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
@@ -40,6 +41,7 @@ from core_crm.access.policy import (
     access_or_404,
     assignable_owners,
     can,
+    require_create,
     scope_for,
     visible,
 )
@@ -793,6 +795,14 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
     pages = PAGES[slug]
     user = _actor(request)
     obj = access_or_404(user, pages.list_selector(user), pk, pages.object_type) if pk else None
+    # Refuse up front rather than let someone fill in a form that cannot be saved.
+    try:
+        if obj is None:
+            require_create(user, pages.object_type)
+        elif not can(user, Action.EDIT, obj, pages.object_type):
+            raise PermissionDenied(_("Your role does not allow editing this record."))
+    except PermissionDenied as exc:
+        raise Forbidden(str(exc)) from exc
     identity = _identity(pages, obj)  # before the form writes the posted values into obj
     form = record_form(pages, user, data=posted(request), instance=obj)
     duplicates: list[Match] = []

@@ -10,4 +10,5 @@ urlpatterns = [
     path("", include("tenants.urls")),
 ]
 
+handler403 = "tenants.views.permission_denied"
 handler404 = "tenants.views.page_not_found"

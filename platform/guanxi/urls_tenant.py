@@ -19,4 +19,5 @@ urlpatterns = [
     path("", include("core_crm.users.urls")),
 ]
 
+handler403 = "tenants.views.permission_denied"
 handler404 = "tenants.views.page_not_found"

@@ -121,9 +121,11 @@ def test_read_only_role_sees_no_edit_button_and_cannot_post(alpha, admin_client)
     page = client.get(f"/customers/{account.pk}/").content.decode()
     assert "Visible only" in page and f"/customers/{account.pk}/edit/" not in page
     refused = client.post(f"/customers/{account.pk}/edit/", {"name": "Changed", "kind": "prospect"})
-    assert refused.status_code == 400
+    assert refused.status_code == 403
     assert "does not allow editing" in refused.content.decode()
     assert client.get("/customers/").content.decode().count("New Account") == 0
+    with tenant_context(alpha):
+        assert Account.objects.get(pk=account.pk).name == "Visible only"
 
 
 def test_lists_search_filter_sort_and_empty_states(alpha, rep, rep_client):

@@ -3,8 +3,10 @@ the pages answer as the role table says.
 
 The expectation is computed from each role's permissions (the table in
 core_crm/access/defaults.py, checked to be what the workspace holds), never written out by
-hand. Each role's user owns a record of each type, as do a teammate and someone in another team,
-so the own, team and all scopes each show a different set. One test per role keeps the suite
+hand. Each role's user owns two records of each type (one to delete through the API, one through
+the list page's bulk delete), as do a teammate and someone in another team, so the own, team and
+all scopes each show a different set. Actions: create, read (list, detail), edit (form and API),
+export (the list's CSV) and delete (API and bulk delete). One test per role keeps the suite
 parallel; within it the reads come first and the deletes last.
 """
 
@@ -53,6 +55,7 @@ class World:
     north: set[int]
     everyone: set[int]
     records: dict[tuple[str, int], int]  # (object type, owner id) -> record id
+    spares: dict[tuple[str, int], int]  # a second record each, deleted through the page
 
 
 @pytest.fixture
@@ -75,14 +78,16 @@ def world(alpha) -> World:
         outsider = person("outsider", roles["sales_rep"], south)
         owners = [*role_users.values(), teammate, outsider]
         records: dict[tuple[str, int], int] = {}
+        spares: dict[tuple[str, int], int] = {}
         for obj in OBJECTS:
-            made = obj.model.objects.bulk_create(
-                [
-                    obj.model(owner=owner, **{obj.name_field: marker(obj, owner.pk)})
-                    for owner in owners
-                ]
-            )
-            records.update({(obj.key, row.owner_id): row.pk for row in made})
+            for target, suffix in ((records, "x"), (spares, "spare")):
+                made = obj.model.objects.bulk_create(
+                    [
+                        obj.model(owner=owner, **{obj.name_field: marker(obj, owner.pk, suffix)})
+                        for owner in owners
+                    ]
+                )
+                target.update({(obj.key, row.owner_id): row.pk for row in made})
         return World(
             role_users=role_users,
             teammate=teammate,
@@ -90,11 +95,13 @@ def world(alpha) -> World:
             north={u.pk for u in [*role_users.values(), teammate]},
             everyone={u.pk for u in owners},
             records=records,
+            spares=spares,
         )
 
 
-def marker(obj: ObjectType, owner_id: int) -> str:
-    return f"mx-{obj.key}-{owner_id}"
+def marker(obj: ObjectType, owner_id: int, suffix: str = "x") -> str:
+    # The suffix keeps owner 1's marker from being found inside owner 10's.
+    return f"mx-{obj.key}-{owner_id}-{suffix}"
 
 
 def reach(world: World, user: User, scope: str) -> set[int]:
@@ -141,13 +148,16 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
         readers = reach(world, user, role.scope(obj.key, "read"))
         editors = reach(world, user, role.scope(obj.key, "edit")) & readers
         deleters = reach(world, user, role.scope(obj.key, "delete")) & readers
+        exporters = reach(world, user, role.scope(obj.key, "export")) & readers
         may_create = role.scope(obj.key, "create") == Scope.ALL
         where = f"{role_key} {obj.key}"
 
         # List: exactly the records the read scope reaches, in the API and on the page.
         listed = api.get(f"/api/v1/{obj.api}/?page_size=200")
         assert listed.status_code == 200, where
-        expected_ids = {world.records[(obj.key, owner)] for owner in readers}
+        expected_ids = {world.records[(obj.key, owner)] for owner in readers} | {
+            world.spares[(obj.key, owner)] for owner in readers
+        }
         assert {row["id"] for row in listed.json()["results"]} == expected_ids, where
         page = pages.get(f"/{obj.slug}/")
         assert page.status_code == 200, where
@@ -155,6 +165,19 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
         shown = {owner for owner in world.everyone if marker(obj, owner) in html}
         assert shown == readers, where
         assert (f'href="/{obj.slug}/new/"' in html) == may_create, where
+
+        # Export: the list's CSV holds the records the export scope reaches; none = refused.
+        exported = pages.get(f"/{obj.slug}/export.csv")
+        if role.scope(obj.key, "export") == Scope.NONE:
+            assert exported.status_code == 403, where
+            assert "does not allow exporting" in exported.content.decode(), where
+            assert 'data-testid="export-button"' not in html, where
+        else:
+            assert exported.status_code == 200, where
+            csv_text = b"".join(exported.streaming_content).decode()
+            in_csv = {owner for owner in world.everyone if marker(obj, owner) in csv_text}
+            assert in_csv == exporters, where
+            assert 'data-testid="export-button"' in html, where
 
         # One record each of the user's own, a teammate's and an outsider's.
         for whose, owner in subjects.items():
@@ -170,15 +193,16 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
             if readable:
                 edit_link = f'href="/{obj.slug}/{pk}/edit/"'
                 assert (edit_link in detail.content.decode()) == editable, label
-            assert pages.get(f"/{obj.slug}/{pk}/edit/").status_code == (200 if readable else 404), (
-                label
-            )
+            # The form is refused before anyone fills it in: 403 with the reason when the
+            # record is readable, 404 (like a missing id) when it is not.
+            form = pages.get(f"/{obj.slug}/{pk}/edit/")
+            assert form.status_code == (200 if editable else 403 if readable else 404), label
+            if readable and not editable:
+                assert "does not allow editing" in form.content.decode(), label
 
             renamed = f"{marker(obj, owner)}-page"
             posted = pages.post(f"/{obj.slug}/{pk}/edit/", {obj.name_field: renamed, **obj.form})
-            assert posted.status_code == (302 if editable else 400 if readable else 404), label
-            if readable and not editable:
-                assert "does not allow editing" in posted.content.decode(), label
+            assert posted.status_code == (302 if editable else 403 if readable else 404), label
             patched = api.send(
                 "patch", f"/api/v1/{obj.api}/{pk}/", {obj.name_field: f"{renamed}-api"}
             )
@@ -188,10 +212,12 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
             assert now == (f"{renamed}-api" if editable else marker(obj, owner)), label
 
         # Create, on the page and through the API.
+        new_form = pages.get(f"/{obj.slug}/new/")
+        assert new_form.status_code == (200 if may_create else 403), where
         created = pages.post(
             f"/{obj.slug}/new/", {obj.name_field: f"mx-new-page-{role_key}", **obj.form}
         )
-        assert created.status_code == (302 if may_create else 400), where
+        assert created.status_code == (302 if may_create else 403), where
         if not may_create:
             assert "does not allow creating" in created.content.decode(), where
         made = api.send("post", f"/api/v1/{obj.api}/", {obj.name_field: f"mx-new-api-{role_key}"})
@@ -202,7 +228,8 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
             ).count()
         assert new_rows == (2 if may_create else 0), where
 
-        # Delete (the pages have no delete; the API does), last, as it removes the records.
+        # Delete, last, as it removes the records: through the API one by one, and with the
+        # list page's bulk delete (out-of-scope ids are skipped, never deleted).
         for whose, owner in subjects.items():
             pk = world.records[(obj.key, owner)]
             deleted = api.send("delete", f"/api/v1/{obj.api}/{pk}/")
@@ -211,3 +238,17 @@ def test_api_and_pages_follow_the_role_table(alpha, world, role_key):
             assert deleted.status_code == expected, f"{where} {whose}'s delete"
             with tenant_context(alpha):
                 assert obj.model.objects.filter(pk=pk).exists() != deletable
+        spare_ids = [world.spares[(obj.key, owner)] for owner in subjects.values()]
+        bulk = pages.post(
+            f"/{obj.slug}/bulk/", {"action": "delete", "ids": spare_ids, "confirm": "1"}
+        )
+        may_delete_some = bool(set(subjects.values()) & deleters)
+        # Nothing deletable among the chosen: the page stays, saying none can be deleted;
+        # nothing even readable: the same 404 as for ids that do not exist.
+        expected = 302 if may_delete_some else 400 if set(subjects.values()) & readers else 404
+        assert bulk.status_code == expected, where
+        with tenant_context(alpha):
+            left = set(
+                obj.model.objects.filter(pk__in=spare_ids).values_list("owner_id", flat=True)
+            )
+        assert left == set(subjects.values()) - deleters, f"{where} bulk delete"
