@@ -18,7 +18,8 @@ from django.utils.translation import gettext_lazy
 
 from core_crm.customers.fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
 from core_crm.customers.models import Account, Contact, Lead, PicklistValue
-from core_crm.customfields.values import FALSE_WORDS, TRUE_WORDS
+from core_crm.customfields.models import CustomField, FieldType
+from core_crm.customfields.values import FALSE_WORDS, TRUE_WORDS, clean_value, definitions
 
 from .reading import MAX_CELL_CHARS
 
@@ -29,6 +30,8 @@ SKIPPED_FIELDS = {"parent", "reports_to"}  # links to records of the same file: 
 FULL_NAME = "full_name"
 TAGS = "tags"
 OWNER_EMAIL = "owner_email"
+# A custom field is filled from a column mapped to "cf_<key>" (its name in filters and columns).
+CUSTOM_PREFIX = "cf_"
 SPECIAL_LABELS = {
     FULL_NAME: gettext_lazy("Full name (split into family and given name)"),
     TAGS: gettext_lazy("Tags (separated by commas)"),
@@ -74,8 +77,23 @@ class Target:
     label: str
 
 
+def custom_key(target: str) -> str | None:
+    """The custom field key of an import target ("cf_region" → "region"), else None."""
+    return target[len(CUSTOM_PREFIX) :] if target.startswith(CUSTOM_PREFIX) else None
+
+
+def custom_label(field: CustomField) -> str:
+    return _("Custom: %(label)s") % {"label": field.display_label(translation.get_language())}
+
+
+def custom_targets(object_type: str) -> dict[str, CustomField]:
+    """The active custom fields of the object type by import target ("cf_<key>")."""
+    return {CUSTOM_PREFIX + f.key: f for f in definitions(object_type)}
+
+
 def targets(object_type: str) -> list[Target]:
-    """The fields a column may fill, in form order, labelled in the current language."""
+    """The fields a column may fill, in form order, labelled in the current language; the
+    object type's active custom fields come last, as "Custom: <label>"."""
     model = MODELS[object_type]
     names = {"account": ACCOUNT_FIELDS, "contact": CONTACT_FIELDS, "lead": LEAD_FIELDS}[object_type]
     out: list[Target] = []
@@ -92,6 +110,7 @@ def targets(object_type: str) -> list[Target]:
         Target(TAGS, str(SPECIAL_LABELS[TAGS])),
         Target(OWNER_EMAIL, str(SPECIAL_LABELS[OWNER_EMAIL])),
     ]
+    out += [Target(key, custom_label(f)) for key, f in custom_targets(object_type).items()]
     return out
 
 
@@ -109,7 +128,11 @@ def guess_mapping(object_type: str, header: list[str]) -> dict[str, str]:
     """Column index → field, from field names and labels in English and Chinese."""
     model = MODELS[object_type]
     names: dict[str, str] = {}
-    for target in targets(object_type):
+    choices = targets(object_type)
+    custom = custom_targets(object_type)
+    for target in choices:
+        if target.key in custom:
+            continue
         names.setdefault(_norm(target.key), target.key)
         if target.key in {t for t in (FULL_NAME, TAGS, OWNER_EMAIL)}:
             continue
@@ -117,8 +140,20 @@ def guess_mapping(object_type: str, header: list[str]) -> dict[str, str]:
         names.setdefault(_norm(str(field.verbose_name)), target.key)
         with translation.override("zh-hans"):
             names.setdefault(_norm(str(field.verbose_name)), target.key)
+    # A custom field by its label (English or Chinese, with or without "Custom:") or key:
+    # after the standard fields' own names, before the synonyms, so a workspace's own
+    # "Sector" field is not taken for the standard industry.
+    for key, definition in custom.items():
+        with translation.override("zh-hans"):
+            zh_label = custom_label(definition)
+        for word in (custom_label(definition), zh_label, definition.label, definition.label_zh):
+            if word:
+                names.setdefault(_norm(word), key)
+        for word in (definition.key,):
+            if word:
+                names.setdefault(_norm(word), key)
     for key, words in SYNONYMS.items():
-        if key in {t.key for t in targets(object_type)}:
+        if key in {t.key for t in choices}:
             for word in words:
                 names.setdefault(_norm(word), key)
     company_target = {"account": "name", "contact": "account", "lead": "company"}[object_type]
@@ -156,12 +191,23 @@ def split_full_name(text: str) -> tuple[str, str]:
 
 
 class Converter:
-    """Cell text → field value for one object type, with the workspace's picklists loaded once."""
+    """Cell text → field value for one object type, with the picklists of its fields read in
+    one query (per chunk of a run: `reload`)."""
 
     def __init__(self, object_type: str) -> None:
         self.model = MODELS[object_type]
         self.picklists: dict[str, dict[str, PicklistValue]] = {}
-        for value in PicklistValue.objects.all():
+        self.reload()
+
+    def reload(self) -> None:
+        fields: list[Any] = list(self.model._meta.concrete_fields)
+        names = {
+            field.remote_field.limit_choices_to["picklist"]
+            for field in fields
+            if getattr(field, "related_model", None) is PicklistValue
+        }
+        self.picklists = {}
+        for value in PicklistValue.objects.filter(picklist__in=names):
             table = self.picklists.setdefault(value.picklist, {})
             for word in (value.code, value.label, value.label_zh):
                 if word:
@@ -169,12 +215,7 @@ class Converter:
 
     def convert(self, name: str, raw: str) -> Any:
         """The value to set, or ValidationError with a message for the person importing."""
-        text = raw.strip()
-        if len(text) > MAX_CELL_CHARS:
-            raise ValidationError(
-                _("%(length)d characters is too long (at most %(limit)d).")
-                % {"length": len(text), "limit": MAX_CELL_CHARS}
-            )
+        text = _checked_length(raw)
         field: Any = self.model._meta.get_field(name)
         related = getattr(field, "related_model", None)
         if related is PicklistValue:
@@ -237,6 +278,27 @@ class Converter:
         if isinstance(field, models.URLField) and text and "://" not in text:
             return f"https://{text}"
         return text
+
+    def convert_custom(self, field: CustomField, raw: str) -> Any:
+        """A custom value in its canonical form (None when empty), by the field's own rules;
+        dates may also be written the ways spreadsheets write them (2026/3/31, 2026年3月31日)."""
+        text = _checked_length(raw)
+        if text and field.field_type == FieldType.DATE:
+            try:
+                return parse_date(text).isoformat()
+            except ValidationError:
+                pass  # the field's own message says how to write it
+        return clean_value(field, text)
+
+
+def _checked_length(raw: str) -> str:
+    text = raw.strip()
+    if len(text) > MAX_CELL_CHARS:
+        raise ValidationError(
+            _("%(length)d characters is too long (at most %(limit)d).")
+            % {"length": len(text), "limit": MAX_CELL_CHARS}
+        )
+    return text
 
 
 def _localized(label: object) -> str:

@@ -76,6 +76,9 @@ class ImportJob(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)  # why the whole run failed, for the person importing
+    # What the person mapping the columns should know, e.g. a remembered column whose custom
+    # field was archived since; cleared once the mapping is saved.
+    notices = models.JSONField(default=list, blank=True)
     cancel_requested = models.BooleanField(default=False)
 
     class Meta:

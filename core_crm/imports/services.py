@@ -36,15 +36,20 @@ from core_crm.customers import services as record_services
 from core_crm.customers.duplicates import Match, find_duplicates_many, phone_key, reason_labels
 from core_crm.customers.models import Account, Contact, Employment, Tag
 from core_crm.customers.services import clean_tag_name
-from core_crm.customfields.values import definitions_loaded_once
+from core_crm.customfields.models import CustomField
+from core_crm.customfields.values import definitions, definitions_loaded_once
 from core_crm.users.models import User
 
 from .mapping import (
+    CUSTOM_PREFIX,
     FULL_NAME,
     MODELS,
     OWNER_EMAIL,
     TAGS,
     Converter,
+    custom_key,
+    custom_label,
+    custom_targets,
     guess_mapping,
     signature,
     split_full_name,
@@ -74,7 +79,11 @@ def import_job_create(
     layout = ImportLayout.objects.filter(
         object_type=object_type, signature=signature(sheet.header)
     ).first()
-    mapping = layout.mapping if layout else guess_mapping(object_type, sheet.header)
+    notices: list[str] = []
+    if layout:
+        mapping, notices = _still_usable(object_type, layout.mapping, sheet.header)
+    else:
+        mapping = guess_mapping(object_type, sheet.header)
     return ImportJob.objects.create(
         object_type=object_type,
         created_by=actor,
@@ -86,8 +95,35 @@ def import_job_create(
         header=sheet.header,
         total_rows=sheet.total_rows,
         mapping={k: v for k, v in mapping.items() if int(k) < len(sheet.header)},
+        notices=notices,
         tag=_default_tag(file_name),
     )
+
+
+def _still_usable(
+    object_type: str, mapping: dict[str, str], header: list[str]
+) -> tuple[dict[str, str], list[str]]:
+    """A remembered mapping without the fields that are gone since (a custom field archived
+    or deleted), and a message for each column that lost its field."""
+    allowed = {t.key for t in targets(object_type)}
+    every_custom = {f.key: f for f in definitions(object_type, include_archived=True)}
+    kept: dict[str, str] = {}
+    notices: list[str] = []
+    for index, key in mapping.items():
+        if not index.isdigit() or int(index) >= len(header):
+            continue
+        if key in allowed:
+            kept[index] = key
+            continue
+        known = every_custom.get(custom_key(key) or "")
+        notices.append(
+            _(
+                "Column “%(column)s” filled the custom field “%(field)s” last time; that field "
+                "has been archived or deleted, so choose another field for the column."
+            )
+            % {"column": header[int(index)], "field": known.label if known else key}
+        )
+    return kept, notices
 
 
 def _default_tag(file_name: str) -> str:
@@ -134,7 +170,9 @@ def import_job_configure(
         seen[key] = index
         clean[index] = key
     mapped = set(clean.values())
-    for name in REQUIRED[job.object_type]:
+    required = [*REQUIRED[job.object_type]]
+    required += [k for k, f in custom_targets(job.object_type).items() if f.required]
+    for name in required:
         if name not in mapped and not (name == "last_name" and FULL_NAME in mapped):
             errors.setdefault("__all__", []).append(
                 _("Map a column to “%(field)s”: every record needs it.") % {"field": allowed[name]}
@@ -178,6 +216,7 @@ def import_job_configure(
     job.owner = owner if owner_mode == ImportJob.OwnerMode.USER else None
     job.owner_team = owner_team if owner_mode == ImportJob.OwnerMode.TEAM else None
     job.create_accounts = create_accounts
+    job.notices = []
     job.status = ImportJob.Status.READY
     job.save()
     ImportLayout.objects.update_or_create(
@@ -218,6 +257,9 @@ class Row:
     line: int
     cells: list[str]
     data: dict[str, Any] = field(default_factory=dict)
+    custom: dict[str, Any] = field(default_factory=dict)  # custom field key → canonical value
+    # Foreign keys whose value was read from the database for this chunk (picklists, accounts).
+    loaded: set[str] = field(default_factory=set)
     tags: list[str] = field(default_factory=list)
     owner: User | None = None
     account_name: str = ""
@@ -238,11 +280,19 @@ class Importer:
         self.model = MODELS[job.object_type]
         self.converter = Converter(job.object_type)
         self.labels = {t.key: t.label for t in targets(job.object_type)}
+        self.custom: dict[str, CustomField] = custom_targets(job.object_type)
         self.users = {u.email.lower(): u for u in User.objects.filter(is_active=True)}
         self.team = _team_members(job.owner_team) if job.owner_team else []
         self.round_robin = job.created_count
         self.seen: dict[str, int] = {}  # email / phone key → line of an earlier row of this file
         self.assignable: dict[int, bool] = {}
+
+    def start_chunk(self) -> None:
+        """Read picklists and custom field definitions afresh: one query each per chunk,
+        however many rows it has (call inside `definitions_loaded_once`)."""
+        self.converter.reload()
+        self.custom = custom_targets(self.job.object_type)
+        self.labels.update({key: custom_label(f) for key, f in self.custom.items()})
 
     # Rows → field values -----------------------------------------------------------------
     def parse(self, line: int, cells: list[str]) -> Row:
@@ -270,11 +320,26 @@ class Importer:
                         row.owner = owner
             elif key == "account" and self.job.object_type == "contact":
                 row.account_name = raw.strip()
+            elif custom_key(key) is not None:
+                definition = self.custom.get(key)
+                if definition is None:
+                    row.fail(key, _("This custom field has been archived or deleted."))
+                    continue
+                try:
+                    value = self.converter.convert_custom(definition, raw)
+                except ValidationError as exc:
+                    row.fail(key, " ".join(exc.messages))
+                    continue
+                if value is not None:
+                    row.custom[definition.key] = value
             else:
                 try:
                     row.data[key] = self.converter.convert(key, raw)
                 except ValidationError as exc:
                     row.fail(key, " ".join(exc.messages))
+                    continue
+                if isinstance(row.data[key], Model):  # a picklist value read for this chunk
+                    row.loaded.add(key)
         if full_name.strip():
             first, last = split_full_name(full_name)
             row.data.setdefault("first_name", first)
@@ -319,14 +384,20 @@ class Importer:
                         % {"name": row.account_name},
                     )
                 row.data["account"] = account
+                if account is not None:
+                    row.loaded.add("account")
             obj = self.model(owner=row.owner or self.actor)
             for name, value in row.data.items():
                 setattr(obj, name, value)
+            obj.custom_fields = dict(row.custom)  # type: ignore[attr-defined]
             if not row.errors:
                 try:
-                    record_services.validate_record(obj)
+                    _validate(obj, row.loaded)
                 except ValidationError as exc:
                     for name, messages in exc.message_dict.items():
+                        key = name.split(".", 1)
+                        if key[0] == "custom_fields" and len(key) == 2:
+                            name = CUSTOM_PREFIX + key[1]  # the import target's name
                         for message in messages:
                             row.fail(name, message)
             row.obj = obj
@@ -371,15 +442,43 @@ class Importer:
 
     def messages(self, row: Row) -> list[str]:
         out = []
+        columns = {key: self.job.header[int(index)] for index, key in self.job.mapping.items()}
         for name, messages in row.errors.items():
             label = self.labels.get(name) or (
                 str(getattr(self.model._meta.get_field(name), "verbose_name", ""))
                 if _is_field(self.model, name)
                 else ""
             )
+            if custom_key(name) is not None:
+                label = label or name
+                if name in columns:  # custom fields are named with their column, too
+                    label = _("%(field)s (column “%(column)s”)") % {
+                        "field": label,
+                        "column": columns[name],
+                    }
             for message in messages:
                 out.append(f"{label}: {message}" if label else message)
         return out
+
+
+def _validate(obj: Model, loaded: set[str]) -> None:
+    """`validate_record`, the rule of every write path, without Django's per-row query that the
+    row of each foreign key exists: the import read those rows (picklist values, accounts) for
+    the whole chunk a moment ago, and the database's foreign keys still guard the insert. Only
+    this object's own field check is narrowed, so nothing else is affected."""
+    if not loaded:
+        record_services.validate_record(obj)
+        return
+    clean_fields = obj.clean_fields
+
+    def clean_fields_but_loaded(exclude: Iterable[str] | None = None) -> None:
+        clean_fields(exclude={*(exclude or ()), *loaded})
+
+    setattr(obj, "clean_fields", clean_fields_but_loaded)  # noqa: B010
+    try:
+        record_services.validate_record(obj)
+    finally:
+        delattr(obj, "clean_fields")
 
 
 def _is_field(model: type[Model], name: str) -> bool:
@@ -429,7 +528,7 @@ def preview(job: ImportJob, limit: int = 20) -> list[PreviewRow]:
             messages = [_("Likely duplicate of %(what)s.") % {"what": "; ".join(described)}]
             outcome = {"skip": "skip", "update": "update", "create": "create"}[job.on_duplicate]
         values = [
-            (importer.labels[key], cells_value(row, index))
+            (importer.labels.get(key, key), cells_value(row, index))
             for index, key in sorted(job.mapping.items(), key=lambda kv: int(kv[0]))
         ]
         out.append(PreviewRow(row.line, row.cells, values, messages, outcome))
@@ -490,8 +589,9 @@ def import_run(job_id: int) -> ImportJob:
 
 
 def _run_chunk(job: ImportJob, importer: Importer, chunk: list[tuple[int, list[str]]]) -> None:
-    rows = [importer.parse(line, cells) for line, cells in chunk]
     with definitions_loaded_once():
+        importer.start_chunk()
+        rows = [importer.parse(line, cells) for line, cells in chunk]
         importer.build(rows, duplicates=job.on_duplicate != ImportJob.OnDuplicate.CREATE)
     counts = {"created": 0, "updated": 0, "skipped": 0, "failed": 0, "accounts": 0}
     issues: list[ImportIssue] = []
@@ -552,6 +652,8 @@ def _run_chunk(job: ImportJob, importer: Importer, chunk: list[tuple[int, list[s
                     issues.append(_issue(job, row, ImportIssue.Kind.INVALID, [str(exc).strip()]))
         for row, target in to_update:
             data = {k: v for k, v in row.data.items() if v not in (None, "")}
+            if row.custom:  # merged into the record's custom values, the others kept
+                data["custom_fields"] = dict(row.custom)
             try:
                 with transaction.atomic():
                     record_services.record_update(

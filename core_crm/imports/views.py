@@ -216,14 +216,11 @@ def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
         except (ValidationError, PermissionDenied) as exc:
             error = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
     rows = services.preview(job)
+    labels = {t.key: t.label for t in targets(job.object_type)}
+    # A custom field archived since the mapping was saved shows by its key.
     headers = [
         label
-        for _index, label in sorted(
-            (
-                (int(i), {t.key: t.label for t in targets(job.object_type)}[k])
-                for i, k in job.mapping.items()
-            )
-        )
+        for _index, label in sorted((int(i), labels.get(k, k)) for i, k in job.mapping.items())
     ]
     return render(
         request,
