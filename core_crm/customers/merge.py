@@ -35,9 +35,10 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import EmptyResultSet, FieldDoesNotExist, ValidationError
+from django.core.cache import cache as shared_cache
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import ForeignKey, Model, QuerySet
+from django.db.models import ForeignKey, Model, Q, QuerySet
 from django.utils import timezone
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
@@ -46,12 +47,13 @@ from psycopg.errors import QueryCanceled
 from core_crm.access.models import Action, RecordShare
 from core_crm.access.policy import PermissionDenied, can, visible
 from core_crm.audit.models import AuditEntry
-from core_crm.audit.services import _plain, audit, diff, snapshot
+from core_crm.audit.services import _plain, audit, audit_entry, diff, snapshot
 from core_crm.users.models import User
+from tenants.db import tenant_connection
 
 from .duplicates import NAME_SIMILARITY, PHONE_MIN_DIGITS, RULES
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
-from .models import PHONE_KEY_DIGITS, Account, Contact, Employment, Lead
+from .models import PHONE_KEY_DIGITS, Account, Contact, Employment, Lead, NotDuplicate
 from .services import OBJECT_TYPE, validate_record
 
 SURVIVOR, LOSER = "survivor", "loser"
@@ -702,6 +704,12 @@ def record_merge_undo(*, actor: User, entry: AuditEntry, channel: str = "web") -
 REASONS = {1: "email", 2: "phone", 3: "name"}
 # A page that would take longer says so instead of holding a worker (see README: limits).
 PAIRS_TIMEOUT_MS = 20_000
+# The pairs of every record are computed once per data version and kept in the cache; each
+# view filters them by what the viewer may read. Bump PAIRS_FORMAT when the rules change.
+PAIRS_FORMAT = 1
+PAIRS_CACHE_SECONDS = 24 * 3600
+# A comparison that timed out is not retried on every view while the data stays the same.
+PAIRS_TIMED_OUT_SECONDS = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -719,7 +727,15 @@ class PairPage:
         return max(1, -(-self.groups // self.per_page))
 
 
+def _identity_columns(model: type[Model]) -> list[str]:
+    """The columns the pair comparison reads."""
+    rule = RULES[model]
+    return list(dict.fromkeys([*rule.emails, *rule.phones, *rule.name_fields, rule.place]))
+
+
 def _pairs_sql(model: type[Model]) -> str:
+    """Every likely duplicate pair of the workspace's records: (lower id, higher id, reason
+    numbers). Record security is applied afterwards, per viewer."""
     rule = RULES[model]
     table = connection.ops.quote_name(model._meta.db_table)
 
@@ -742,7 +758,7 @@ def _pairs_sql(model: type[Model]) -> str:
         WITH v AS MATERIALIZED (
             SELECT t.id, ARRAY[{emails}] AS emails, ARRAY[{phones}] AS phones,
                    lower(trim({name})) AS name, ({place}) COLLATE "C" AS place
-            FROM {table} t WHERE t.id IN ({{visible}})
+            FROM {table} t
         ),
         em AS (
             SELECT v.id, k COLLATE "C" AS k FROM v, unnest(v.emails) AS k WHERE k IS NOT NULL
@@ -787,59 +803,220 @@ def _pairs_sql(model: type[Model]) -> str:
             SELECT c.a, c.b, 3 FROM candidates c
             JOIN v a ON a.id = c.a JOIN v b ON b.id = c.b
             WHERE similarity(a.name, b.name) >= %s
-        ),
-        agg AS (
-            SELECT a, b, array_agg(DISTINCT reason ORDER BY reason) AS reasons
-            FROM pairs GROUP BY a, b
-        ),
-        grouped AS (SELECT a, max(b) AS newest FROM agg GROUP BY a),
-        ranked AS (
-            SELECT a, row_number() OVER (ORDER BY newest DESC, a) AS r, count(*) OVER () AS total
-            FROM grouped
         )
-        SELECT agg.a, agg.b, agg.reasons, ranked.total
-        FROM agg JOIN ranked USING (a)
-        WHERE ranked.r > %s AND ranked.r <= %s
-        ORDER BY ranked.r, cardinality(agg.reasons) DESC, agg.b
+        SELECT a, b, array_agg(DISTINCT reason ORDER BY reason) AS reasons
+        FROM pairs GROUP BY a, b
+        ORDER BY a, b
     """  # noqa: S608
+
+
+def _data_version(model: type[Model]) -> str:
+    """A digest of exactly the values the comparison reads (and of the rules), so a change to
+    any record's email, phone, name or place, an added or a deleted record gives a new version,
+    whichever way the row was written; other edits keep the cached pairs."""
+    table = connection.ops.quote_name(model._meta.db_table)
+    by_name = {
+        name: str(f.column) for f in model._meta.concrete_fields for name in (f.name, f.attname)
+    }
+    columns = ", ".join(
+        f"t.{connection.ops.quote_name(by_name[n])}" for n in _identity_columns(model)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT count(*), coalesce(sum(hashtextextended(concat_ws(chr(31), t.id, "  # noqa: S608
+            f"{columns}), 0)::numeric), 0) FROM {table} t"
+        )
+        count, digest = cursor.fetchone() or (0, 0)
+    rules = (NAME_SIMILARITY, PHONE_MIN_DIGITS, PHONE_KEY_DIGITS, PAIRS_FORMAT)
+    return f"{count}:{digest}:{rules}"
+
+
+def pairs_cache_key(model: type[Model]) -> str:
+    """Where the pairs of the current workspace's `model` records are cached (one entry per
+    schema and model: a new version replaces the old one)."""
+    schema = tenant_connection().schema_name
+    return f"customers:duplicate-pairs:{schema}:{model._meta.label_lower}"
+
+
+@dataclass(frozen=True)
+class AllPairs:
+    """Every likely duplicate pair of a model's records, at one data version."""
+
+    version: str
+    pairs: list[tuple[int, int, tuple[int, ...]]]  # (lower pk, higher pk, reason numbers)
+    timed_out: bool = False
+
+
+def _compute_pairs(model: type[Model], version: str) -> AllPairs:
+    sql = _pairs_sql(model)
+    params: list[str | float] = [
+        str(NAME_SIMILARITY),  # exact, for the prefix and size bounds
+        str(NAME_SIMILARITY),
+        NAME_SIMILARITY,
+    ]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Row estimates of the self-joins are poor (no statistics on the CTEs), which
+            # makes PostgreSQL compile the query to machine code first: slower than running.
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(f"SET LOCAL statement_timeout = {int(PAIRS_TIMEOUT_MS)}")
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+    except OperationalError as exc:
+        if not isinstance(exc.__cause__, QueryCanceled):
+            raise
+        return AllPairs(version, [], timed_out=True)
+    return AllPairs(version, [(a, b, tuple(reasons)) for a, b, reasons in rows])
+
+
+def all_pairs(model: type[Model]) -> AllPairs:
+    """Every likely duplicate pair of the workspace's `model` records (no record security:
+    callers filter by what the viewer may read), from the cache while the data is unchanged."""
+    key = pairs_cache_key(model)
+    version = _data_version(model)
+    cached = shared_cache.get(key)
+    if isinstance(cached, AllPairs) and cached.version == version:
+        return cached
+    computed = _compute_pairs(model, version)
+    timeout = PAIRS_TIMED_OUT_SECONDS if computed.timed_out else PAIRS_CACHE_SECONDS
+    shared_cache.set(key, computed, timeout)
+    return computed
+
+
+def marked_distinct(model: type[Model], pks: Iterable[int] | None = None) -> set[tuple[int, int]]:
+    """(lower pk, higher pk) of pairs marked as not duplicates (those involving `pks`)."""
+    marks = NotDuplicate.objects.filter(content_type=ContentType.objects.get_for_model(model))
+    if pks is not None:
+        pks = list(pks)
+        marks = marks.filter(Q(low_id__in=pks) | Q(high_id__in=pks))
+    return set(marks.values_list("low_id", "high_id"))
 
 
 def duplicate_pairs(
     user: User, model: type[Model], *, page: int = 1, per_page: int = 20
 ) -> PairPage:
     """Likely duplicate pairs among the records `user` can read (same email, same phone,
-    similar name at the same place, as in duplicates.py), in one query: a self-join over the
-    readable records. Groups are a record and its likely duplicates with higher ids, newest
-    first."""
-    readable = visible(user, model._default_manager.all(), OBJECT_TYPE[model]).order_by()
-    try:
-        visible_sql, visible_params = readable.values("pk").query.sql_with_params()
-    except EmptyResultSet:
-        return PairPage([], 0, 1, per_page)
-    sql = _pairs_sql(model).replace("{visible}", visible_sql)
+    similar name at the same place, as in duplicates.py), leaving out pairs marked as not
+    duplicates. Groups are a record and its likely duplicates with higher ids, newest first.
+    The comparison runs once per data version (see `all_pairs`); a view costs a fixed number
+    of queries whatever the number of records."""
+    found = all_pairs(model)
+    if found.timed_out:
+        return PairPage([], 0, 1, per_page, timed_out=True)
+    ids = {pk for a, b, _reasons in found.pairs for pk in (a, b)}
+    readable: set[int] = set()
+    if ids:
+        readable = set(
+            visible(
+                user, model._default_manager.filter(pk__in=ids), OBJECT_TYPE[model]
+            ).values_list("pk", flat=True)
+        )
+    marked = marked_distinct(model) if readable else set()
+    groups: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+    for a, b, reasons in found.pairs:
+        if a in readable and b in readable and (a, b) not in marked:
+            groups.setdefault(a, []).append((b, reasons))
+    order = sorted(groups, key=lambda a: (-max(b for b, _r in groups[a]), a))
     page = max(1, page)
-    params = [
-        *visible_params,
-        str(NAME_SIMILARITY),  # exact, for the prefix and size bounds
-        str(NAME_SIMILARITY),
-        NAME_SIMILARITY,
+    if (page - 1) * per_page >= len(order):
+        page = 1
+    pairs = [
+        (a, b, [REASONS[r] for r in reasons])
+        for a in order[(page - 1) * per_page : page * per_page]
+        for b, reasons in sorted(groups[a], key=lambda m: (-len(m[1]), m[0]))
     ]
-    for attempt in (page, 1):
-        offset = (attempt - 1) * per_page
-        try:
-            with transaction.atomic(), connection.cursor() as cursor:
-                # Row estimates of the self-joins are poor (no statistics on the CTEs), which
-                # makes PostgreSQL compile the query to machine code first: slower than running.
-                cursor.execute("SET LOCAL jit = off")
-                cursor.execute(f"SET LOCAL statement_timeout = {int(PAIRS_TIMEOUT_MS)}")
-                cursor.execute(sql, [*params, offset, offset + per_page])
-                rows = cursor.fetchall()
-        except OperationalError as exc:
-            if not isinstance(exc.__cause__, QueryCanceled):
-                raise
-            return PairPage([], 0, 1, per_page, timed_out=True)
-        if rows or attempt == 1:
-            break
-    total = rows[0][3] if rows else 0
-    pairs = [(a, b, [REASONS[r] for r in reasons]) for a, b, reasons, _total in rows]
-    return PairPage(pairs, total, attempt, per_page)
+    return PairPage(pairs, len(order), page, per_page)
+
+
+# --- Pairs marked as not duplicates -----------------------------------------------------------
+
+
+# The key of a mark's audit entries: {"not_duplicate_of": [before, after]} with the other
+# record's name, in the shape of a field change.
+NOT_DUPLICATE_CHANGE = "not_duplicate_of"
+
+
+def _pair(first: Model, second: Model) -> tuple[type[Model], ContentType, int, int]:
+    model = type(first)
+    if type(second) is not model or model not in MERGE_FIELDS:
+        raise MergeError(_("Only two records of the same type can be compared."))
+    if first.pk == second.pk:
+        raise MergeError(_("Choose two different records."))
+    low, high = sorted((int(first.pk), int(second.pk)))
+    return model, ContentType.objects.get_for_model(model), low, high
+
+
+def _require_edit_both(actor: User, model: type[Model], first: Model, second: Model) -> None:
+    object_type = OBJECT_TYPE[model]
+    if not (
+        can(actor, Action.EDIT, first, object_type) and can(actor, Action.EDIT, second, object_type)
+    ):
+        raise PermissionDenied(
+            _("Your role does not allow editing both records. Ask a manager or workspace admin.")
+        )
+
+
+def _audit_mark(actor: User, first: Model, second: Model, channel: str, *, marked: bool) -> None:
+    entries = []
+    for obj, other in ((first, second), (second, first)):
+        name = str(other)[:300]
+        change = [None, name] if marked else [name, None]
+        entries.append(
+            audit_entry(
+                obj=obj,
+                kind=AuditEntry.Kind.UPDATE,
+                actor=actor,
+                channel=channel,
+                changes={NOT_DUPLICATE_CHANGE: change},
+            )
+        )
+    AuditEntry.objects.bulk_create(entries)
+
+
+def pair_mark_distinct(
+    *, actor: User, first: Model, second: Model, channel: str = "web"
+) -> NotDuplicate:
+    """Mark two records as not duplicates of each other, so the duplicates page and the merge
+    picker stop offering the pair. The actor must be allowed to edit both. Marking a marked
+    pair again changes nothing. Audited on both records."""
+    model, content_type, low, high = _pair(first, second)
+    _require_edit_both(actor, model, first, second)
+    with transaction.atomic():
+        mark, created = NotDuplicate.objects.get_or_create(
+            content_type=content_type,
+            low_id=low,
+            high_id=high,
+            defaults={"marked_by": actor if actor.pk else None},
+        )
+        if created:
+            _audit_mark(actor, first, second, channel, marked=True)
+    return mark
+
+
+def pair_unmark(*, actor: User, first: Model, second: Model, channel: str = "web") -> bool:
+    """Take back a "not duplicates" mark: the pair can be offered again. The actor must be
+    allowed to edit both. Returns whether there was a mark. Audited on both records."""
+    model, content_type, low, high = _pair(first, second)
+    _require_edit_both(actor, model, first, second)
+    with transaction.atomic():
+        deleted, _by_model = NotDuplicate.objects.filter(
+            content_type=content_type, low_id=low, high_id=high
+        ).delete()
+        if deleted:
+            _audit_mark(actor, first, second, channel, marked=False)
+    return bool(deleted)
+
+
+def marked_pairs(user: User, model: type[Model]) -> QuerySet[NotDuplicate]:
+    """Pairs marked as not duplicates whose two records `user` can read, newest first (marks
+    naming a deleted record are left out)."""
+    readable = visible(user, model._default_manager.all(), OBJECT_TYPE[model]).values("pk")
+    return (
+        NotDuplicate.objects.filter(
+            content_type=ContentType.objects.get_for_model(model),
+            low_id__in=readable,
+            high_id__in=readable,
+        )
+        .select_related("marked_by")
+        .order_by("-marked_at", "-pk")
+    )

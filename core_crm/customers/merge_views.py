@@ -4,6 +4,9 @@
 - /<slug>/<pk>/merge/: pick the other record (likely duplicates, or a search).
 - /<slug>/<pk>/merge/?with=<pk>: the side-by-side merge screen.
 - /audit/<entry id>/undo-merge/: undo a merge from its audit entry.
+- /duplicates/<list>/?show=marked: pairs marked as not duplicates, each with "Unmark".
+- /<slug>/<pk>/not-duplicate/ (POST, with=<pk>, action=mark|unmark): mark a pair as not
+  duplicates, or take the mark back; 404 unless the user may edit both records.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db.models import Model, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, access_or_404, can, visible
@@ -41,7 +47,11 @@ from .merge import (
     duplicate_pairs,
     field_value,
     is_merge_entry,
+    marked_distinct,
+    marked_pairs,
     merged_model,
+    pair_mark_distinct,
+    pair_unmark,
     record_merge,
     record_merge_undo,
     related_counts,
@@ -50,7 +60,9 @@ from .merge import (
 from .views import PAGES, ObjectPages, display_value
 
 PAIR_GROUPS_PER_PAGE = 20
+MARKED_PER_PAGE = 50
 PICK_LIMIT = 20
+PICK_LIKELY = 10
 PAGES_BY_MODEL = {p.model: p for p in PAGES.values()}
 # What identifies a record at a glance, beside its name.
 SUMMARY_FIELDS = {
@@ -99,18 +111,36 @@ def relation_label(relation: Relation) -> str:
 # --- Likely duplicates ------------------------------------------------------------------------
 
 
+def _editable(user: User, pages: ObjectPages, ids: set[int]) -> set[int]:
+    """Which of `ids` the user may edit (one query)."""
+    if not ids:
+        return set()
+    rows = visible(
+        user, pages.model._default_manager.filter(pk__in=ids), pages.object_type, Action.EDIT
+    )
+    return set(rows.values_list("pk", flat=True))
+
+
+def _page_number(request: HttpRequest) -> int:
+    try:
+        return int(request.GET.get("page", "1"))
+    except ValueError:
+        return 1
+
+
 @login_required
 def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
     """Likely duplicate pairs among the records the user can read, grouped by record."""
     pages = _pages(slug)
+    if request.GET.get("show") == "marked":
+        return _marked(request, pages)
     user = _actor(request)
-    try:
-        number = int(request.GET.get("page", "1"))
-    except ValueError:
-        number = 1
-    result = duplicate_pairs(user, pages.model, page=number, per_page=PAIR_GROUPS_PER_PAGE)
+    result = duplicate_pairs(
+        user, pages.model, page=_page_number(request), per_page=PAIR_GROUPS_PER_PAGE
+    )
     ids = {pk for a, b, _reasons in result.pairs for pk in (a, b)}
     records = {obj.pk: obj for obj in pages.list_selector(user).filter(pk__in=ids)}
+    editable = _editable(user, pages, ids)
     groups: list[dict[str, Any]] = []
     for a, b, reasons in result.pairs:
         if a not in records or b not in records:
@@ -124,6 +154,7 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
                 "record": records[b],
                 "summary": _summary(pages, records[b]),
                 "reasons": reason_labels(Match(b, reasons)),
+                "can_mark": a in editable and b in editable,
             }
         )
     return render(
@@ -134,8 +165,110 @@ def duplicates(request: HttpRequest, slug: str) -> HttpResponse:
             "all_pages": PAGES.values(),
             "groups": groups,
             "result": result,
+            "here": request.get_full_path(),
         },
     )
+
+
+def _marked(request: HttpRequest, pages: ObjectPages) -> HttpResponse:
+    """Pairs marked as not duplicates whose records the user can read, newest mark first."""
+    user = _actor(request)
+    page = Paginator(marked_pairs(user, pages.model), MARKED_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    marks = list(page.object_list)
+    ids = {pk for mark in marks for pk in (mark.low_id, mark.high_id)}
+    records = {obj.pk: obj for obj in pages.list_selector(user).filter(pk__in=ids)}
+    editable = _editable(user, pages, ids)
+    rows = [
+        {
+            "mark": mark,
+            "first": records[mark.low_id],
+            "second": records[mark.high_id],
+            "can_unmark": mark.low_id in editable and mark.high_id in editable,
+        }
+        for mark in marks
+        if mark.low_id in records and mark.high_id in records
+    ]
+    return render(
+        request,
+        "customers/merge/not_duplicates.html",
+        {
+            "pages": pages,
+            "all_pages": PAGES.values(),
+            "rows": rows,
+            "page": page,
+            "here": request.get_full_path(),
+        },
+    )
+
+
+def _next_url(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return default
+
+
+def _unmark_form(request: HttpRequest, pages: ObjectPages, obj: Model, other: Model) -> str:
+    return format_html(
+        '<form method="post" action="{}" class="inline">'
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">'
+        '<input type="hidden" name="with" value="{}">'
+        '<input type="hidden" name="action" value="unmark">'
+        '<input type="hidden" name="next" value="{}">'
+        '<button type="submit" class="ml-2 font-medium underline" '
+        'data-testid="not-duplicate-unmark-message">{}</button></form>',
+        reverse(f"{pages.slug}_not_duplicate", args=[obj.pk]),
+        get_token(request),
+        other.pk,
+        _next_url(request, reverse(f"{pages.slug}_duplicates")),
+        _("Unmark"),
+    )
+
+
+@login_required
+@require_POST
+def not_duplicate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Mark two records as not duplicates (action=mark) or take the mark back (unmark).
+    404 unless the user may edit both, exactly as for a record that does not exist."""
+    pages = _pages(slug)
+    user = _actor(request)
+    records = pages.list_selector(user)
+    obj = access_or_404(user, records, pk, pages.object_type, Action.EDIT)
+    other = access_or_404(
+        user, records, request.POST.get("with", ""), pages.object_type, Action.EDIT
+    )
+    if other.pk == obj.pk:
+        raise Http404
+    action = request.POST.get("action", "mark")
+    if action not in {"mark", "unmark"}:
+        messages.error(request, _("Unknown action: choose to mark or to unmark the pair."))
+        return redirect(_next_url(request, reverse(f"{slug}_duplicates")))
+    names = {"first": str(obj), "second": str(other)}
+    try:
+        if action == "mark":
+            pair_mark_distinct(actor=user, first=obj, second=other, channel="web")
+            messages.success(
+                request,
+                format_html(
+                    "{} {}",
+                    _("“%(first)s” and “%(second)s” are marked as not duplicates.") % names,
+                    _unmark_form(request, pages, obj, other),
+                ),
+            )
+        elif pair_unmark(actor=user, first=obj, second=other, channel="web"):
+            messages.success(
+                request,
+                _("“%(first)s” and “%(second)s” may be offered as duplicates again.") % names,
+            )
+        else:
+            messages.info(request, _("“%(first)s” and “%(second)s” were not marked.") % names)
+    except (PermissionDenied, MergeError) as exc:
+        messages.error(request, str(exc))
+    return redirect(_next_url(request, reverse(f"{slug}_duplicates")))
 
 
 # --- Merge ------------------------------------------------------------------------------------
@@ -302,20 +435,33 @@ def merge_page(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             "same": [r for r in rows if r.same],
             "problems": problems,
             "any_allowed": any(allowed.values()),
+            "can_mark": _editable(user, pages, {obj.pk, other.pk}) == {obj.pk, other.pk},
+            "marked": bool(marked_distinct(pages.model, [obj.pk]) & {_ordered(obj, other)}),
+            "here": request.get_full_path(),
         },
         status=status,
     )
+
+
+def _ordered(first: Model, second: Model) -> tuple[int, int]:
+    low, high = sorted((int(first.pk), int(second.pk)))
+    return low, high
 
 
 def _pick(request: HttpRequest, pages: ObjectPages, obj: Model) -> HttpResponse:
     """The other record: likely duplicates first, or any readable record found by name."""
     user = _actor(request)
     data = {f.name: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+    # Records marked as not duplicates of this one are not offered (search still finds them).
+    distinct = {pk for pair in marked_distinct(pages.model, [obj.pk]) for pk in pair} - {obj.pk}
+    matches = find_duplicates(
+        pages.model, data, user=user, exclude_pk=obj.pk, limit=PICK_LIKELY + len(distinct)
+    )
     likely = [
         {"record": m.record, "summary": _summary(pages, m.record), "reasons": reason_labels(m)}
-        for m in find_duplicates(pages.model, data, user=user, exclude_pk=obj.pk, limit=10)
-        if m.record is not None
-    ]
+        for m in matches
+        if m.record is not None and m.pk not in distinct
+    ][:PICK_LIKELY]
     term = request.GET.get("q", "").strip()
     found: list[dict[str, Any]] = []
     if term:
@@ -404,5 +550,11 @@ urlpatterns = [
     for route in (
         path(f"duplicates/{slug}/", duplicates, {"slug": slug}, name=f"{slug}_duplicates"),
         path(f"{slug}/<int:pk>/merge/", merge_page, {"slug": slug}, name=f"{slug}_merge"),
+        path(
+            f"{slug}/<int:pk>/not-duplicate/",
+            not_duplicate,
+            {"slug": slug},
+            name=f"{slug}_not_duplicate",
+        ),
     )
 ]

@@ -412,3 +412,36 @@ class ConversionRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Conversion of lead {self.lead_id}: {self.decision}"
+
+
+class NotDuplicate(models.Model):
+    """Two records of one type that a person checked and found to be different: the duplicates
+    page and the "Merge with…" picker stop offering them as a pair. Ids are stored lowest first.
+
+    A mark naming a record that no longer exists is ignored (and applies again if the record
+    comes back with its id, as undoing a merge does), so deletes and merges need not touch it."""
+
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.PROTECT, related_name="+"
+    )
+    low_id = models.BigIntegerField()
+    high_id = models.BigIntegerField()
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-marked_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "low_id", "high_id"], name="not_duplicate_pair"
+            ),
+            models.CheckConstraint(
+                condition=Q(low_id__lt=models.F("high_id")), name="not_duplicate_ids_ordered"
+            ),
+        ]
+        indexes = [models.Index(fields=["content_type", "high_id"], name="not_duplicate_high")]
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id}: {self.low_id} ≠ {self.high_id}"

@@ -113,8 +113,8 @@ def test_duplicates_page_says_so_when_the_comparison_takes_too_long(
         merge,
         "_pairs_sql",
         lambda model: pairs_sql(model).replace(
-            "FROM agg JOIN ranked USING (a)",
-            "FROM agg JOIN ranked USING (a) CROSS JOIN (SELECT pg_sleep(1)) AS pause",
+            "FROM pairs GROUP BY a, b",
+            "FROM pairs CROSS JOIN (SELECT pg_sleep(1)) AS pause GROUP BY a, b",
         ),
     )
     monkeypatch.setattr(merge, "PAIRS_TIMEOUT_MS", 50)
