@@ -398,3 +398,18 @@ def test_duplicates_and_marked_pages_query_counts_do_not_grow_with_rows(
     with django_assert_max_num_queries(few_marked_count):
         marked = admin_client.get("/duplicates/leads/?show=marked").content.decode()
     assert len(MARKED.findall(marked)) == 50 and "Page 1 of 2" in marked
+
+
+def test_new_merge_words_in_chinese(alpha, admin, admin_client, twins):
+    one, two = twins
+    admin_client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    page = admin_client.get("/duplicates/customers/").content.decode()
+    assert "不是重复" in page and "显示已标记为不重复的记录对" in page
+    assert "查找重复记录" in admin_client.get("/customers/").content.decode()
+    mark(admin_client, "customers", one, two)
+    marked = admin_client.get("/duplicates/customers/?show=marked").content.decode()
+    assert "已标记为不重复" in marked and "取消标记" in marked
+    assert (
+        "已标记为与“NB Pump Works”不重复"
+        in admin_client.get(f"/customers/{one.pk}/").content.decode()
+    )
