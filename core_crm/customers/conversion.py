@@ -3,8 +3,11 @@ transaction, with a link back. Where the workspace requires it, a manager approv
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,6 +16,8 @@ from core_crm.access.models import Action, Scope
 from core_crm.access.policy import PermissionDenied, can, scope_for
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit
+from core_crm.customfields.models import CustomField
+from core_crm.customfields.values import clean_value, definitions, is_empty
 from core_crm.users.models import User
 from core_crm.workspace.models import workspace_settings
 
@@ -45,6 +50,38 @@ def _check_convertible(lead: Lead) -> None:
         raise ConversionError(_("A disqualified lead cannot be converted. Requalify it first."))
 
 
+def carried_values(lead: Lead, object_type: str) -> dict[str, Any]:
+    """The lead's custom values that the new account or contact takes over: those whose key
+    names an active custom field of `object_type` and whose value that field accepts."""
+    carried: dict[str, Any] = {}
+    stored = lead.custom_fields or {}
+    for field in definitions(object_type):
+        raw = stored.get(field.key)
+        if is_empty(raw):
+            continue
+        try:
+            value = clean_value(field, raw)
+        except ValidationError:
+            continue
+        if value is not None:
+            carried[field.key] = value
+    return carried
+
+
+def fields_to_ask(lead: Lead, object_type: str) -> list[CustomField]:
+    """Required custom fields of the new account or contact the lead cannot fill: conversion
+    asks for them."""
+    carried = carried_values(lead, object_type)
+    return [f for f in definitions(object_type) if f.required and f.key not in carried]
+
+
+def _named(side: str, exc: ValidationError) -> ValidationError:
+    """The new record's errors, named after the side they belong to (account.<field>)."""
+    if not hasattr(exc, "error_dict"):
+        return ValidationError({side: exc.messages})
+    return ValidationError({f"{side}.{name}": errors for name, errors in exc.message_dict.items()})
+
+
 def lead_convert(
     lead: Lead,
     *,
@@ -52,8 +89,15 @@ def lead_convert(
     channel: str,
     account: Account | None = None,
     contact: Contact | None = None,
+    account_values: Mapping[str, Any] | None = None,
+    contact_values: Mapping[str, Any] | None = None,
 ) -> Conversion:
-    """Convert `lead`, linking to `account`/`contact` when given, creating them otherwise."""
+    """Convert `lead`, linking to `account`/`contact` when given, creating them otherwise.
+
+    A new account or contact takes over the lead's custom values whose keys match its own
+    custom fields; `account_values`/`contact_values` give (or override) custom values, e.g.
+    required fields the lead does not have. Errors are named `account.<field>` or
+    `contact.<field>` and nothing is saved."""
     if not can(actor, Action.EDIT, lead, "lead"):
         raise PermissionDenied(_("Your role does not allow editing this lead."))
     if account is not None and not can(actor, Action.READ, account, "account"):
@@ -68,35 +112,49 @@ def lead_convert(
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         _check_convertible(lead)
         if account is None:
-            account = services.record_create(
-                Account,
-                actor=actor,
-                channel=channel,
-                owner=lead.owner,
-                data={
-                    "name": lead.company or str(lead),
-                    "is_person": not lead.company,
-                    "source": lead.source,
-                    "city": lead.city,
-                    "phone": lead.phone,
-                    "email": "" if lead.company else lead.email,
-                },
-            )
+            try:
+                account = services.record_create(
+                    Account,
+                    actor=actor,
+                    channel=channel,
+                    owner=lead.owner,
+                    data={
+                        "name": lead.company or str(lead),
+                        "is_person": not lead.company,
+                        "source": lead.source,
+                        "city": lead.city,
+                        "phone": lead.phone,
+                        "email": "" if lead.company else lead.email,
+                        "custom_fields": {
+                            **carried_values(lead, "account"),
+                            **(account_values or {}),
+                        },
+                    },
+                )
+            except ValidationError as exc:
+                raise _named("account", exc) from exc
         if contact is None:
-            contact = services.record_create(
-                Contact,
-                actor=actor,
-                channel=channel,
-                owner=lead.owner,
-                data={
-                    "first_name": lead.first_name,
-                    "last_name": lead.last_name,
-                    "title": lead.title,
-                    "email": lead.email,
-                    "phone": lead.phone,
-                    "account": account,
-                },
-            )
+            try:
+                contact = services.record_create(
+                    Contact,
+                    actor=actor,
+                    channel=channel,
+                    owner=lead.owner,
+                    data={
+                        "first_name": lead.first_name,
+                        "last_name": lead.last_name,
+                        "title": lead.title,
+                        "email": lead.email,
+                        "phone": lead.phone,
+                        "account": account,
+                        "custom_fields": {
+                            **carried_values(lead, "contact"),
+                            **(contact_values or {}),
+                        },
+                    },
+                )
+            except ValidationError as exc:
+                raise _named("contact", exc) from exc
         elif contact.account_id != account.pk:
             contact = services.record_update(
                 contact, actor=actor, channel=channel, data={"account": account}
@@ -144,7 +202,10 @@ def conversion_decide(
     comment: str = "",
     channel: str = "web",
 ) -> Conversion | None:
-    """Approve (and convert at once) or reject with a comment."""
+    """Approve (and convert at once, with a new account and contact, when the lead holds all
+    they need) or reject with a comment. An approved lead that cannot be converted at once
+    (e.g. a required custom field the lead does not have) stays approved: its owner converts
+    it from the conversion page, supplying what is missing."""
     if request.decision != ConversionRequest.Decision.PENDING:
         raise ConversionError(_("This request was already decided."))
     if request.requested_by_id == actor.pk or not can_approve(actor, request.lead):
@@ -161,5 +222,9 @@ def conversion_decide(
         request.decision_comment = comment
         request.save()
         if approve:
-            return lead_convert(request.lead, actor=actor, channel=channel)
+            try:
+                with transaction.atomic():
+                    return lead_convert(request.lead, actor=actor, channel=channel)
+            except ValidationError:
+                return None
     return None

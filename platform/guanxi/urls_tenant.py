@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("core_crm.savedviews.urls")),
     path("", include("core_crm.imports.urls")),
     path("", include("core_crm.customers.merge_views")),
+    path("", include("core_crm.customers.conversion_views")),
     path("", include("core_crm.customers.views")),
     path("", include("core_crm.access.urls")),
     path("", include("core_crm.users.urls")),
