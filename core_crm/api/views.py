@@ -258,8 +258,20 @@ class ContactViewSet(RecordViewSet):
 
 
 class ConvertSerializer(serializers.Serializer):
-    account = serializers.IntegerField(required=False, allow_null=True)
-    contact = serializers.IntegerField(required=False, allow_null=True)
+    account = serializers.IntegerField(
+        required=False, allow_null=True, help_text="An existing account to link (else created)."
+    )
+    contact = serializers.IntegerField(
+        required=False, allow_null=True, help_text="An existing contact to link (else created)."
+    )
+    account_custom_fields = serializers.DictField(
+        required=False,
+        help_text="Custom values of a new account, by field key, besides those carried over "
+        "from the lead's custom fields of the same key (e.g. required ones the lead lacks).",
+    )
+    contact_custom_fields = serializers.DictField(
+        required=False, help_text="Custom values of a new contact, by field key."
+    )
 
 
 class CommentSerializer(serializers.Serializer):
@@ -314,7 +326,13 @@ class LeadConversionMixin:
         if body.validated_data.get("contact"):
             contact = selectors.access_contact(view.actor, body.validated_data["contact"])
         result = lead_convert(
-            lead, actor=view.actor, channel="api", account=account, contact=contact
+            lead,
+            actor=view.actor,
+            channel="api",
+            account=account,
+            contact=contact,
+            account_values=body.validated_data.get("account_custom_fields"),
+            contact_values=body.validated_data.get("contact_custom_fields"),
         )
         return Response(_conversion_body(result), status=status.HTTP_201_CREATED)
 

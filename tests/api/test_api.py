@@ -352,6 +352,32 @@ def test_convert_a_lead_through_the_api(alpha, alpha_rep):
     assert again.json() == {"detail": ["This lead was already converted."]}
 
 
+def test_convert_asks_for_required_custom_values_the_lead_lacks(alpha, alpha_rep):
+    from ..customfields.helpers import make_field
+
+    make_field(alpha, "account", "tier", "choice", required=True, choices=TIER_CHOICES)
+    api = alpha_rep[1]
+    lead = api.post("/api/v1/leads/", {"last_name": "Ma", "company": "Ma Foods"}).json()
+    missing = api.post(f"/api/v1/leads/{lead['id']}/convert/", {})
+    assert missing.status_code == 400
+    assert missing.json() == {"account.custom_fields.tier": ["This field is required."]}
+    bad = api.post(f"/api/v1/leads/{lead['id']}/convert/", {"account_custom_fields": {"tier": "Z"}})
+    assert bad.status_code == 400 and list(bad.json()) == ["account.custom_fields.tier"]
+    assert api.get("/api/v1/accounts/?search=Ma Foods").json()["results"] == []
+    done = api.post(
+        f"/api/v1/leads/{lead['id']}/convert/", {"account_custom_fields": {"tier": "a"}}
+    )
+    assert done.status_code == 201
+    account = api.get(f"/api/v1/accounts/{done.json()['account']}/").json()
+    assert account["custom_fields"] == {"tier": "a"}
+
+
+TIER_CHOICES = [
+    {"code": "a", "label": "A", "label_zh": "甲"},
+    {"code": "b", "label": "B", "label_zh": "乙"},
+]
+
+
 def test_approval_flow_through_the_api(alpha, alpha_admin, alpha_rep):
     from core_crm.workspace.models import workspace_settings
 
