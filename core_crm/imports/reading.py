@@ -12,9 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 MAX_FILE_BYTES = 25 * 1024 * 1024
 MAX_CELL_CHARS = 10_000  # longer values are reported on their row, never cut silently
+# What a person may choose instead of detection (upload page and API).
+ENCODING_CHOICES = [
+    ("", gettext_lazy("Detect automatically")),
+    ("utf-8", "UTF-8"),
+    ("gb18030", gettext_lazy("Chinese (GB18030 / GBK)")),
+    ("big5", gettext_lazy("Traditional Chinese (Big5)")),
+    ("cp1252", gettext_lazy("Western (Windows-1252)")),
+    ("shift_jis", gettext_lazy("Japanese (Shift JIS)")),
+]
 ENCODINGS = ("utf-8", "gb18030", "big5", "utf-16", "shift_jis", "cp1252", "latin-1")
 
 csv.field_size_limit(sys.maxsize)  # the per-cell limit above is checked with a row number

@@ -20,19 +20,10 @@ from core_crm.access.policy import PermissionDenied, scope_for
 from core_crm.users.models import User
 from guanxi.http import posted, show_errors
 
-from . import services
+from . import selectors, services
 from .mapping import targets
 from .models import ImportJob
-from .reading import MAX_FILE_BYTES
-
-ENCODING_CHOICES = [
-    ("", gettext_lazy("Detect automatically")),
-    ("utf-8", "UTF-8"),
-    ("gb18030", gettext_lazy("Chinese (GB18030 / GBK)")),
-    ("big5", gettext_lazy("Traditional Chinese (Big5)")),
-    ("cp1252", gettext_lazy("Western (Windows-1252)")),
-    ("shift_jis", gettext_lazy("Japanese (Shift JIS)")),
-]
+from .reading import ENCODING_CHOICES, MAX_FILE_BYTES
 
 
 def _actor(request: HttpRequest) -> User:
@@ -49,11 +40,7 @@ def _creatable(user: User) -> list[tuple[str, Any]]:
 
 def _job_or_404(request: HttpRequest, pk: int) -> ImportJob:
     """Imports are seen by the person who started them and by workspace admins."""
-    user = _actor(request)
-    jobs = ImportJob.objects.select_related("created_by")
-    if not user.is_workspace_admin:
-        jobs = jobs.filter(created_by=user)
-    job = jobs.filter(pk=pk).first()
+    job = selectors.job_for(_actor(request), pk)
     if job is None:
         raise Http404
     return job
@@ -77,10 +64,7 @@ class UploadForm(forms.Form):
 @login_required
 def job_list(request: HttpRequest) -> HttpResponse:
     user = _actor(request)
-    jobs = ImportJob.objects.select_related("created_by").defer("content")
-    if not user.is_workspace_admin:
-        jobs = jobs.filter(created_by=user)
-    page = Paginator(jobs, 25).get_page(request.GET.get("page"))
+    page = Paginator(selectors.job_list(user), 25).get_page(request.GET.get("page"))
     return render(
         request, "imports/list.html", {"page": page, "can_import": bool(_creatable(user))}
     )
