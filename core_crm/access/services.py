@@ -312,25 +312,37 @@ def _new_role_key(name: str) -> str:
     return key
 
 
-def role_create(*, actor: User, name: str, copy_from: Role) -> Role:
-    """A new role with the permissions of `copy_from`, to edit from there."""
+def role_create(
+    *,
+    actor: User,
+    name: str,
+    copy_from: Role | None,
+    permissions: dict[str, dict[str, str]] | None = None,
+    channel: str = Channel.WEB,
+) -> Role:
+    """A new role with the permissions of `copy_from` (or none at all), changed by the cells
+    of `permissions` when given; one audit entry says where it came from."""
     _require_admin(actor)
     with transaction.atomic():
         name = _clean_role_name(name)
+        start = copy_from.permissions if copy_from is not None else {}
+        grid = {obj: dict(start.get(obj, {})) for obj in OBJECT_TYPES}
+        for obj, cells in (permissions or {}).items():
+            grid.setdefault(obj, {}).update(cells)
         role = Role(
             key=_new_role_key(name),
             name=name,
-            permissions=clean_permissions(Role(key=""), copy_from.permissions),
+            permissions=clean_permissions(Role(key=""), grid),
         )
         role.save()
         audit(
             obj=role,
             kind=AuditEntry.Kind.CREATE,
             actor=actor,
-            channel=Channel.WEB,
+            channel=channel,
             changes={
                 "name": [None, role.name],
-                "copied_from": [None, copy_from.key],
+                "copied_from": [None, copy_from.key if copy_from is not None else None],
                 "permissions": [None, role.permissions],
             },
         )
@@ -338,7 +350,12 @@ def role_create(*, actor: User, name: str, copy_from: Role) -> Role:
 
 
 def role_update(
-    *, actor: User, role: Role, name: str, permissions: dict[str, dict[str, str]]
+    *,
+    actor: User,
+    role: Role,
+    name: str,
+    permissions: dict[str, dict[str, str]],
+    channel: str = Channel.WEB,
 ) -> Role:
     """Rename a role and set its permission matrix. People holding it get the new rights on
     their next request (nothing caches a role). The Administrator role keeps full rights."""
@@ -371,7 +388,7 @@ def role_update(
                 obj=role,
                 kind=AuditEntry.Kind.UPDATE,
                 actor=actor,
-                channel=Channel.WEB,
+                channel=channel,
                 changes=changes,
             )
     return role
@@ -405,7 +422,7 @@ def role_delete_blockers(role: Role) -> list[str]:
     return reasons
 
 
-def role_delete(*, actor: User, role: Role) -> None:
+def role_delete(*, actor: User, role: Role, channel: str = Channel.WEB) -> None:
     """Delete a role nobody holds and no pending invitation offers. Invitations with it that
     were used, revoked or have expired go with it: they can never be used again."""
     _require_admin(actor)
@@ -418,7 +435,7 @@ def role_delete(*, actor: User, role: Role) -> None:
             obj=role,
             kind=AuditEntry.Kind.DELETE,
             actor=actor,
-            channel=Channel.WEB,
+            channel=channel,
             changes={"key": role.key, "name": role.name, "permissions": role.permissions},
         )
         Invitation.objects.filter(role=role).delete()

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext as _
@@ -343,22 +342,19 @@ class RoleViewSet(
         body = RoleCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         source_id = body.validated_data.get("copy_from")
-        if source_id is None:
-            source = Role(key="", permissions={})  # starts with no rights
-        else:
-            source = Role.objects.filter(pk=source_id).first()  # type: ignore[assignment]
+        source: Role | None = None
+        if source_id is not None:
+            source = Role.objects.filter(pk=source_id).first()
             if source is None:
                 raise DjangoValidationError({"copy_from": [_("There is no role with this id.")]})
         changes = body.validated_data.get("permissions")
-        with transaction.atomic():  # a bad cell leaves no role behind
-            grid = _grid(source, changes)
-            role = access_services.role_create(
-                actor=self.actor, name=body.validated_data["name"], copy_from=source
-            )
-            if changes:
-                role = access_services.role_update(
-                    actor=self.actor, role=role, name=role.name, permissions=grid
-                )
+        role = access_services.role_create(
+            actor=self.actor,
+            name=body.validated_data["name"],
+            copy_from=source,
+            permissions=_grid(source or Role(key="", permissions={}), changes),
+            channel=Channel.API,
+        )
         return Response(self._body(role), status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -376,6 +372,7 @@ class RoleViewSet(
             role=role,
             name=body.validated_data.get("name", role.name),
             permissions=_grid(role, body.validated_data.get("permissions")),
+            channel=Channel.API,
         )
         return Response(self._body(role))
 
@@ -385,7 +382,7 @@ class RoleViewSet(
         tags=["roles"],
     )
     def destroy(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        access_services.role_delete(actor=self.actor, role=self.get_object())
+        access_services.role_delete(actor=self.actor, role=self.get_object(), channel=Channel.API)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -280,8 +280,15 @@ def test_create_a_role_copying_another_and_setting_cells(alpha, admin_api):
     assert blank.status_code == 201
     assert {s for cells in blank.json()["permissions"].values() for s in cells.values()} == {"none"}
     with tenant_context(alpha):
-        entry = AuditEntry.objects.filter(kind="create", content_type__model="role").latest("pk")
+        created = AuditEntry.objects.filter(kind="create", content_type__model="role")
+        entry = created.latest("pk")
         assert entry.changes["name"] == [None, "Trainee"]
+        assert entry.changes["copied_from"] == [None, None] and entry.channel == "api"
+        # One entry per created role, even when cells were set on top of the copy.
+        first = created.get(object_repr__contains="Key account")
+        assert first.changes["copied_from"] == [None, "sales_manager"]
+        assert first.changes["permissions"][1]["account"]["read"] == "all"
+        assert not AuditEntry.objects.filter(kind="update", content_type__model="role").exists()
 
 
 def test_bad_grid_cells_are_named_and_nothing_is_saved(alpha, admin_api):
