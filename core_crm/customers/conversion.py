@@ -9,6 +9,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +22,7 @@ from core_crm.customfields.values import clean_value, definitions, is_empty
 from core_crm.users.models import User
 from core_crm.workspace.models import workspace_settings
 
-from . import services
+from . import selectors, services
 from .models import Account, Contact, ConversionRequest, Lead
 
 
@@ -228,3 +229,19 @@ def conversion_decide(
             except ValidationError:
                 return None
     return None
+
+
+def requests_to_decide(user: User) -> QuerySet[ConversionRequest]:
+    """Pending requests on leads `user` may approve: leads they may edit, with a team or all
+    scope on leads, not their own requests."""
+    if scope_for(user, "lead", Action.EDIT) not in (Scope.TEAM, Scope.ALL):
+        return ConversionRequest.objects.none()
+    return (
+        ConversionRequest.objects.filter(
+            decision=ConversionRequest.Decision.PENDING,
+            lead__in=selectors.lead_list(user, Action.EDIT),
+        )
+        .exclude(requested_by=user)
+        .select_related("lead", "requested_by")
+        .order_by("requested_at")
+    )

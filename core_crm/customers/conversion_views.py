@@ -11,7 +11,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
@@ -19,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from core_crm.access.models import Action, Scope
-from core_crm.access.policy import PermissionDenied, access_or_404, can, scope_for
+from core_crm.access.models import Action
+from core_crm.access.policy import PermissionDenied, access_or_404, can
 from core_crm.customfields.forms import form_field
 from core_crm.customfields.models import CustomField
 from core_crm.users.models import User
@@ -34,6 +33,7 @@ from .conversion import (
     conversion_request,
     fields_to_ask,
     lead_convert,
+    requests_to_decide,
 )
 from .duplicates import find_duplicates
 from .models import Account, Contact, ConversionRequest, Lead
@@ -247,22 +247,6 @@ def _request_approval(
     )
 
 
-def decidable(user: User) -> QuerySet[ConversionRequest]:
-    """Pending requests on leads `user` may approve: leads they may edit, with a team or all
-    scope on leads, not their own requests."""
-    if scope_for(user, "lead", Action.EDIT) not in (Scope.TEAM, Scope.ALL):
-        return ConversionRequest.objects.none()
-    return (
-        ConversionRequest.objects.filter(
-            decision=ConversionRequest.Decision.PENDING,
-            lead__in=selectors.lead_list(user, Action.EDIT),
-        )
-        .exclude(requested_by=user)
-        .select_related("lead", "requested_by")
-        .order_by("requested_at")
-    )
-
-
 @login_required
 def requests_page(request: HttpRequest) -> HttpResponse:
     user = _actor(request)
@@ -274,7 +258,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "customers/conversion/requests.html",
-        {"to_decide": list(decidable(user)[:200]), "mine": list(mine)},
+        {"to_decide": list(requests_to_decide(user)[:200]), "mine": list(mine)},
     )
 
 
@@ -283,7 +267,7 @@ def requests_page(request: HttpRequest) -> HttpResponse:
 def decide(request: HttpRequest, request_id: int) -> HttpResponse:
     user = _actor(request)
     # Only requests this person may decide; any other id answers like a missing one.
-    item = get_object_or_404(decidable(user), pk=request_id)
+    item = get_object_or_404(requests_to_decide(user), pk=request_id)
     approve = request.POST.get("decision") == "approve"
     comment = request.POST.get("comment", "").strip()[:2000]
     try:

@@ -59,9 +59,10 @@ from core_crm.users.models import User
 from guanxi.http import posted, show_errors
 
 from . import selectors, services
+from .conversion import requests_to_decide
 from .duplicates import RULES, Match, find_duplicates, reason_labels
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
-from .models import Account, Contact, Lead, PicklistValue, Tag, person_name
+from .models import Account, Contact, ConversionRequest, Lead, PicklistValue, Tag, person_name
 
 
 @dataclass(frozen=True)
@@ -508,8 +509,20 @@ def record_list(request: HttpRequest, slug: str) -> HttpResponse:
             "can_export": scope[Action.EXPORT] != Scope.NONE,
             "bulk_allowed": scope[Action.EDIT] != Scope.NONE or scope[Action.DELETE] != Scope.NONE,
             "import_url": f"/imports/new/?object={pages.object_type}",
+            "conversion_requests": _conversion_requests(pages, user, scope),
         },
     )
+
+
+def _conversion_requests(pages: ObjectPages, user: User, scope: dict[str, str]) -> int | None:
+    """On the lead list: how many conversion requests wait for this person (managers), or
+    None where the link has no use (other lists; people who only edit their own leads and
+    have never asked)."""
+    if pages.object_type != "lead" or scope[Action.EDIT] == Scope.NONE:
+        return None
+    if scope[Action.EDIT] in (Scope.TEAM, Scope.ALL):
+        return requests_to_decide(user).count()
+    return 0 if ConversionRequest.objects.filter(requested_by=user).exists() else None
 
 
 @login_required

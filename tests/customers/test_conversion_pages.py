@@ -288,3 +288,29 @@ def test_convert_page_in_chinese(alpha, people):
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     html = client.get(f"/leads/{people['lead'].pk}/convert/").content.decode()
     assert "新建客户“Gao Machinery”" in html and "转化" in html
+
+
+def test_lead_page_and_list_lead_to_conversion(alpha, people):
+    lead, rep, manager = people["lead"], people["rep"], people["manager"]
+    rep_client = client_for(alpha, rep.email)
+    detail = rep_client.get(f"/leads/{lead.pk}/").content.decode()
+    assert f'href="/leads/{lead.pk}/convert/"' in detail
+    viewer = client_for(alpha, people["viewer"].email).get(f"/leads/{lead.pk}/").content.decode()
+    assert 'data-testid="convert-link"' not in viewer
+    # A rep who never asked sees no requests link; a manager sees how many wait.
+    assert (
+        'data-testid="conversion-requests-link"' not in rep_client.get("/leads/").content.decode()
+    )
+    with tenant_context(alpha):
+        conversion_request(lead, actor=rep, comment="Ready")
+    assert 'data-testid="conversion-requests-link"' in rep_client.get("/leads/").content.decode()
+    listing = client_for(alpha, manager.email).get("/leads/").content.decode()
+    link = listing.split('data-testid="conversion-requests-link"')[1].split("</a>")[0]
+    assert ">1</span>" in link
+    with tenant_context(alpha):
+        result = lead_convert(lead, actor=manager, channel="web")
+    converted = rep_client.get(f"/leads/{lead.pk}/").content.decode()
+    assert 'data-testid="convert-link"' not in converted
+    banner = converted.split('data-testid="converted-to"')[1].split("</p>")[0]
+    assert f'href="/customers/{result.account.pk}/"' in banner
+    assert f'href="/contacts/{result.contact.pk}/"' in banner
