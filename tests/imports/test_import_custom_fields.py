@@ -266,3 +266,22 @@ def test_queries_per_chunk_do_not_grow_with_its_rows(alpha, admin):
         assert Contact.objects.filter(account__name="Firm 3", role__code="buyer").count() > 70
         assert five_hundred <= fifty + 4, (fifty, five_hundred)
         assert fifty < 80
+
+
+def test_the_mapping_page_offers_custom_fields_and_shows_the_layout_notice(
+    alpha, admin, admin_client
+):
+    fields = make_all_types(alpha, "contact")
+    rows = [["Last name", "Region", "Channels"], ["Li", "north", "web"]]
+    with tenant_context(alpha):
+        run(upload(admin, rows, "contact"), admin)
+        field_services.field_set_active(actor=admin, field=fields["region"], active=False)
+        job = upload(admin, rows, "contact", name="again.csv")
+    page = admin_client.get(f"/imports/{job.pk}/map/").content.decode()
+    notices = page.split('data-testid="mapping-notices"')[1].split("</div>")[0]
+    assert "Column “Region” filled the custom field “Region” last time" in notices
+    assert 'value="cf_channels" selected' in page and ">Custom: Channels<" in page
+    assert 'value="cf_region"' not in page  # archived: not offered
+    admin_client.cookies["django_language"] = "zh-hans"
+    page = admin_client.get(f"/imports/{job.pk}/map/").content.decode()
+    assert ">自定义\uff1aChannels<" in page
