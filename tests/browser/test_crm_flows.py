@@ -205,3 +205,17 @@ def test_merge_two_duplicates(browser: Browser, live_app, workspace):
     expect(page.get_by_text("Qiang Sun").first).to_be_visible()  # the contact moved along
     response = page.goto(live_app.url(workspace.host, f"/customers/{second}/"))
     assert response is not None and response.status == 404
+
+    # The record's history offers the undo; undoing brings the other record back.
+    page.goto(live_app.url(workspace.host, f"/customers/{first}/"))
+    page.get_by_test_id("history-undo-merge").first.click()
+    page.get_by_test_id("undo-merge-confirm").click()
+    response = page.goto(live_app.url(workspace.host, f"/customers/{second}/"))
+    assert response is not None and response.status == 200
+    expect(page.get_by_test_id("record-title")).to_contain_text("Ningbo Pumps")
+
+    # From a record's page: "Merge with…" offers the likely duplicate.
+    page.get_by_test_id("merge-with-link").click()
+    candidate = page.get_by_test_id("merge-likely").locator(f'[data-record-id="{first}"]')
+    candidate.get_by_test_id("merge-candidate-link").click()
+    expect(page.get_by_test_id("merge-page")).to_be_visible()
