@@ -66,11 +66,16 @@ def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[An
     return changes
 
 
-def validate_record(obj: Model, before: dict[str, Any] | None = None) -> None:
+def validate_record(
+    obj: Model, before: dict[str, Any] | None = None, *, known_related: Iterable[str] = ()
+) -> None:
     """Model validation plus the rules that span fields; errors name their field.
 
     `before` (the stored values, on update) lets a record keep a picklist value that was
-    retired since it was chosen, while a retired value cannot be newly chosen."""
+    retired since it was chosen, while a retired value cannot be newly chosen.
+    `known_related` names foreign keys whose rows the caller has just read (an import loads a
+    chunk's picklist values and accounts at once): Django's one-query-per-field check that the
+    row exists is skipped for them; the database's foreign keys still guard the save."""
     errors: dict[str, list[str]] = {}
     object_type = OBJECT_TYPE.get(type(obj))
     if object_type is not None:
@@ -116,7 +121,9 @@ def validate_record(obj: Model, before: dict[str, Any] | None = None) -> None:
     ):
         errors.setdefault("disqualify_reason", []).append(_("Say why the lead is disqualified."))
     try:
-        obj.full_clean(exclude=["owner", "tags", "custom_fields"], validate_unique=False)
+        obj.full_clean(
+            exclude=["owner", "tags", "custom_fields", *known_related], validate_unique=False
+        )
     except ValidationError as exc:
         for name, messages in exc.message_dict.items():
             errors.setdefault(name, []).extend(messages)

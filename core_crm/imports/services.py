@@ -392,7 +392,7 @@ class Importer:
             obj.custom_fields = dict(row.custom)  # type: ignore[attr-defined]
             if not row.errors:
                 try:
-                    _validate(obj, row.loaded)
+                    record_services.validate_record(obj, known_related=row.loaded)
                 except ValidationError as exc:
                     for name, messages in exc.message_dict.items():
                         key = name.split(".", 1)
@@ -459,26 +459,6 @@ class Importer:
             for message in messages:
                 out.append(f"{label}: {message}" if label else message)
         return out
-
-
-def _validate(obj: Model, loaded: set[str]) -> None:
-    """`validate_record`, the rule of every write path, without Django's per-row query that the
-    row of each foreign key exists: the import read those rows (picklist values, accounts) for
-    the whole chunk a moment ago, and the database's foreign keys still guard the insert. Only
-    this object's own field check is narrowed, so nothing else is affected."""
-    if not loaded:
-        record_services.validate_record(obj)
-        return
-    clean_fields = obj.clean_fields
-
-    def clean_fields_but_loaded(exclude: Iterable[str] | None = None) -> None:
-        clean_fields(exclude={*(exclude or ()), *loaded})
-
-    setattr(obj, "clean_fields", clean_fields_but_loaded)  # noqa: B010
-    try:
-        record_services.validate_record(obj)
-    finally:
-        delattr(obj, "clean_fields")
 
 
 def _is_field(model: type[Model], name: str) -> bool:

@@ -241,8 +241,9 @@ def test_approval_of_a_lead_that_lacks_a_required_value_leaves_it_to_the_owner(a
 def test_convert_page_security(alpha, beta, people):
     lead = people["lead"]
     with tenant_context(beta):
-        admin_b = User.objects.filter(is_workspace_admin=True).first()
-        other = Lead.objects.create(owner=admin_b, last_name="Beta lead")
+        admin_b = User.objects.filter(is_workspace_admin=True).get()
+        # An id that exists only in the other workspace.
+        other = Lead.objects.create(pk=lead.pk + 100000, owner=admin_b, last_name="Beta lead")
     # Another rep's lead in the same workspace, and the other workspace's id: like a missing id.
     with tenant_context(alpha):
         colleague = _person("colleague@convpage.test", Role.objects.get(key="sales_rep"), "Col")
@@ -254,6 +255,14 @@ def test_convert_page_security(alpha, beta, people):
         colleague_client.get(f"/leads/{other.pk}/convert/"),
     ):
         assert response.status_code == 404 and unmasked(response) == unmasked(missing)
+    # Alpha's admin sees every alpha lead, and still nothing of beta's.
+    with tenant_context(alpha):
+        alpha_admin = User.objects.filter(is_workspace_admin=True).order_by("pk").first()
+        assert alpha_admin is not None
+    admin_client = client_for(alpha, alpha_admin.email)
+    admin_missing = admin_client.get("/leads/999999/convert/")
+    beta_only = admin_client.get(f"/leads/{other.pk}/convert/")
+    assert beta_only.status_code == 404 and unmasked(beta_only) == unmasked(admin_missing)
     viewer = client_for(alpha, people["viewer"].email)
     refused = viewer.get(f"/leads/{lead.pk}/convert/")
     assert refused.status_code == 403 and "does not allow editing" in refused.content.decode()
