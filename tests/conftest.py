@@ -92,6 +92,17 @@ def django_db_setup(django_db_setup, django_db_blocker):  # type: ignore[no-unty
         ensure_template()
         for spec in (ALPHA, BETA):
             _make_workspace(spec)
+    yield
+    # Before pytest-django drops the test database: end any session still attached to it (a
+    # connection a server thread or a stopped helper process left open), or the drop fails and
+    # the database stays behind on the machine.
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)
