@@ -13,6 +13,8 @@ from core_crm.access.models import Role, Team
 from core_crm.customers.models import PicklistValue
 from core_crm.users.models import User
 
+from .serializers import ObjectField
+
 # --- Picklists --------------------------------------------------------------------------------
 
 
@@ -97,20 +99,12 @@ PERMISSIONS_SCHEMA: dict[str, Any] = {
 
 
 @extend_schema_field(PERMISSIONS_SCHEMA)
-class PermissionsField(serializers.Field):
+class PermissionsField(ObjectField):
     """The permission grid as one JSON object; the role services check each cell."""
 
     default_error_messages = {
         "not_object": "Send an object of object types, each an object of actions and scopes."
     }
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        return data
-
-    def to_representation(self, value: Any) -> dict[str, Any]:
-        return dict(value or {})
 
 
 class RoleSerializer(serializers.ModelSerializer):

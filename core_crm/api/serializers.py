@@ -37,6 +37,21 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         return self.selector(self.context["request"].user)
 
 
+class ObjectField(serializers.Field):
+    """A JSON object passed whole to a service that checks its contents; anything else is
+    refused with the subclass's `not_object` message."""
+
+    default_error_messages = {"not_object": "Send a JSON object."}
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if not isinstance(data, dict):
+            self.fail("not_object")
+        return data
+
+    def to_representation(self, value: Any) -> dict[str, Any]:
+        return dict(value or {})
+
+
 @extend_schema_field(
     {
         "type": "object",
@@ -59,19 +74,11 @@ class VisibleRelatedField(serializers.PrimaryKeyRelatedField):
         "example": {"region": "north", "contract_end": "2026-06-30"},
     }
 )
-class CustomFieldsField(serializers.Field):
+class CustomFieldsField(ObjectField):
     """The record's custom values as one JSON object; the customer services check each value
     (so pages, API and imports follow the same rules)."""
 
     default_error_messages = {"not_object": "Send an object of field keys and values, e.g. {{}}."}
-
-    def to_internal_value(self, data: Any) -> dict[str, Any]:
-        if not isinstance(data, dict):
-            self.fail("not_object")
-        return data
-
-    def to_representation(self, value: Any) -> dict[str, Any]:
-        return dict(value or {})
 
 
 class RecordSerializer(serializers.ModelSerializer):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from django_tenants.utils import tenant_context
 
 from core_crm.access.models import Invitation, Role, Team
@@ -10,28 +9,9 @@ from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account, PicklistValue
 from core_crm.users.models import User
 
-from ..conftest import ALPHA, BETA
-from .test_api import Api, make_user
+from ..conftest import ALPHA
 
 ADMIN_ONLY = "Only a workspace admin can manage the workspace's settings."
-
-
-@pytest.fixture
-def admin_api(alpha):
-    user, token = make_user(alpha, ALPHA.admin_email, None, admin=True)
-    return user, Api("alpha.localhost", token)
-
-
-@pytest.fixture
-def rep_api(alpha):
-    user, token = make_user(alpha, ALPHA.rep_email, "sales_rep")
-    return user, Api("alpha.localhost", token)
-
-
-@pytest.fixture
-def beta_api(beta):
-    user, token = make_user(beta, BETA.admin_email, None, admin=True)
-    return user, Api("beta.localhost", token)
 
 
 def industry(tenant, label: str) -> PicklistValue:

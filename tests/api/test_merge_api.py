@@ -11,27 +11,6 @@ from core_crm.access.models import RecordShare, Role
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account, Contact, Lead, Tag
 
-from ..conftest import ALPHA, BETA
-from .test_api import Api, make_user
-
-
-@pytest.fixture
-def admin_api(alpha):
-    user, token = make_user(alpha, ALPHA.admin_email, None, admin=True)
-    return user, Api("alpha.localhost", token)
-
-
-@pytest.fixture
-def rep_api(alpha):
-    user, token = make_user(alpha, ALPHA.rep_email, "sales_rep")
-    return user, Api("alpha.localhost", token)
-
-
-@pytest.fixture
-def beta_api(beta):
-    user, token = make_user(beta, BETA.admin_email, None, admin=True)
-    return user, Api("beta.localhost", token)
-
 
 @pytest.fixture
 def pair(alpha, admin_api, rep_api):
