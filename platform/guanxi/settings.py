@@ -140,6 +140,7 @@ TENANT_APPS = [
     "core_crm.customfields",
     "core_crm.savedviews",
     "core_crm.imports",
+    "core_crm.sales",
     "core_crm.api",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]
