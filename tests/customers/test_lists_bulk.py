@@ -39,7 +39,7 @@ def entries(kind: str, model=Account) -> list[AuditEntry]:  # type: ignore[no-un
 
 
 def test_assign_owner_asks_then_moves_only_what_the_role_allows(alpha, people):
-    admin, marketer, colleague = people
+    admin, _marketer, colleague = people
     manager = user_with_role(alpha, "manager@bulk.test", "sales_manager")  # edits the team's
     outsider = user_with_role(alpha, "outsider@bulk.test", "sales_rep")
     with tenant_context(alpha):
