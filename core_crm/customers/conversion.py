@@ -44,6 +44,18 @@ def can_approve(actor: User, lead: Lead) -> bool:
     )
 
 
+def awaits_approval(actor: User, lead: Lead) -> bool:
+    """Whether `actor` must ask a manager before converting `lead`: the workspace requires
+    approval, the actor cannot approve it themself and no request for it was approved."""
+    return (
+        workspace_settings().lead_conversion_needs_approval
+        and not can_approve(actor, lead)
+        and not lead.conversion_requests.filter(
+            decision=ConversionRequest.Decision.APPROVED
+        ).exists()
+    )
+
+
 def _check_convertible(lead: Lead) -> None:
     if lead.status == Lead.Status.CONVERTED:
         raise ConversionError(_("This lead was already converted."))
@@ -103,9 +115,7 @@ def lead_convert(
         raise PermissionDenied(_("Your role does not allow editing this lead."))
     if account is not None and not can(actor, Action.READ, account, "account"):
         raise PermissionDenied(_("You cannot link the lead to an account you cannot see."))
-    needs_approval = workspace_settings().lead_conversion_needs_approval
-    approved = lead.conversion_requests.filter(decision=ConversionRequest.Decision.APPROVED)
-    if needs_approval and not can_approve(actor, lead) and not approved.exists():
+    if awaits_approval(actor, lead):
         raise PermissionDenied(
             _("This workspace requires a manager's approval to convert leads. Request it first.")
         )

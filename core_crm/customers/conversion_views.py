@@ -23,12 +23,11 @@ from core_crm.access.policy import PermissionDenied, access_or_404, can
 from core_crm.customfields.forms import form_field
 from core_crm.customfields.models import CustomField
 from core_crm.users.models import User
-from core_crm.workspace.models import workspace_settings
 
 from . import selectors
 from .conversion import (
     ConversionError,
-    can_approve,
+    awaits_approval,
     conversion_decide,
     conversion_request,
     fields_to_ask,
@@ -156,16 +155,6 @@ def _describe_contact(contact: Contact) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _needs_request(user: User, lead: Lead) -> bool:
-    return (
-        workspace_settings().lead_conversion_needs_approval
-        and not can_approve(user, lead)
-        and not lead.conversion_requests.filter(
-            decision=ConversionRequest.Decision.APPROVED
-        ).exists()
-    )
-
-
 @login_required
 def convert(request: HttpRequest, pk: int) -> HttpResponse:
     user = _actor(request)
@@ -181,7 +170,7 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
             "-requested_at"
         )[:5]
     )
-    if _needs_request(user, lead):
+    if awaits_approval(user, lead):
         return _request_approval(request, user, lead, history)
     form = ConvertForm(request.POST or None, lead=lead, user=user)
     if request.method == "POST" and form.is_valid():
