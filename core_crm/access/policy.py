@@ -118,6 +118,13 @@ def assignable_owners(actor: User, object_type: str) -> QuerySet[Any]:
     return users.filter(pk=actor.pk)
 
 
+def require_workspace_admin(actor: User, message: str) -> None:
+    """Workspace settings (roles, picklists, custom fields, pipelines) change only by an active
+    workspace admin; `message` says what was refused."""
+    if not (actor.is_active and actor.is_workspace_admin):
+        raise PermissionDenied(message)
+
+
 def require_create(user: User, object_type: str) -> None:
     if scope_for(user, object_type, Action.CREATE) != Scope.ALL:
         raise PermissionDenied(

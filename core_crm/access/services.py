@@ -20,7 +20,7 @@ from core_crm.users.models import User
 from guanxi.tokens import new_token, token_hash
 
 from .models import OBJECT_TYPES, SCOPE_ORDER, Action, Invitation, Role, Scope, Team
-from .policy import PermissionDenied
+from .policy import PermissionDenied, require_workspace_admin
 
 
 class AccessError(Exception):
@@ -231,8 +231,7 @@ def full_permissions() -> dict[str, dict[str, str]]:
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.is_workspace_admin):
-        raise PermissionDenied(_("Only a workspace admin can change roles."))
+    require_workspace_admin(actor, _("Only a workspace admin can change roles."))
 
 
 def _clean_role_name(name: str, exclude: int | None = None) -> str:

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from core_crm.access.policy import PermissionDenied
+from core_crm.access.policy import require_workspace_admin
 from core_crm.audit.models import AuditEntry, Channel
 from core_crm.audit.services import audit, audit_entry, diff, snapshot
 from core_crm.users.models import User
@@ -84,8 +84,7 @@ def value_usage(value: PicklistValue) -> int:
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.is_workspace_admin):
-        raise PermissionDenied(_("Only a workspace admin can change picklists."))
+    require_workspace_admin(actor, _("Only a workspace admin can change picklists."))
 
 
 def _picklist_or_error(picklist: str) -> str:

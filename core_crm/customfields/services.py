@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Max, Model
 from django.utils.translation import gettext as _
 
-from core_crm.access.policy import PermissionDenied
+from core_crm.access.policy import require_workspace_admin
 from core_crm.audit.models import AuditEntry
 from core_crm.audit.services import audit, diff, snapshot
 from core_crm.users.models import User
@@ -27,8 +27,7 @@ def record_model(object_type: str) -> type[Model]:
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.is_workspace_admin):
-        raise PermissionDenied(_("Only a workspace admin can change custom fields."))
+    require_workspace_admin(actor, _("Only a workspace admin can change custom fields."))
 
 
 def usage_count(field: CustomField) -> int:

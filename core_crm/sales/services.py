@@ -14,7 +14,7 @@ from django.db.models import Max
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
-from core_crm.access.policy import PermissionDenied
+from core_crm.access.policy import require_workspace_admin
 from core_crm.audit.models import AuditEntry, Channel
 from core_crm.audit.services import audit
 from core_crm.users.models import User
@@ -23,8 +23,7 @@ from .models import Pipeline, Stage
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_active and actor.is_workspace_admin):
-        raise PermissionDenied(_("Only a workspace admin can change pipelines."))
+    require_workspace_admin(actor, _("Only a workspace admin can change pipelines."))
 
 
 def _clean_stage(data: dict[str, Any], outcome: str) -> dict[str, Any]:
