@@ -50,9 +50,9 @@ def _clean_stage(data: dict[str, Any], outcome: str) -> dict[str, Any]:
     return {"name": name, "name_zh": name_zh, "probability": probability}
 
 
-def _new_key(pipeline: Pipeline, name: str) -> str:
-    base = slugify(name)[:50] or "stage"
-    taken = set(pipeline.stages.values_list("key", flat=True))
+def _unique_key(name: str, taken: set[str], fallback: str) -> str:
+    """A slug of `name` not in `taken` (suffixed -2, -3… when needed)."""
+    base = slugify(name)[:50] or fallback
     key, n = base, 2
     while key in taken:
         key, n = f"{base}-{n}", n + 1
@@ -83,7 +83,9 @@ def stage_create(
         Stage.objects.bulk_update(stages, ["position"])
         stage = Stage.objects.create(
             pipeline=pipeline,
-            key=_new_key(pipeline, values["name"]),
+            key=_unique_key(
+                values["name"], set(pipeline.stages.values_list("key", flat=True)), "stage"
+            ),
             position=position,
             outcome=outcome,
             **values,
@@ -197,10 +199,7 @@ def pipeline_create(
     if not name or len(name) > 100:
         raise ValidationError({"name": [_("Give the pipeline a name of at most 100 characters.")]})
     with transaction.atomic():
-        base = slugify(name)[:50] or "pipeline"
-        key, n = base, 2
-        while Pipeline.objects.filter(key=key).exists():
-            key, n = f"{base}-{n}", n + 1
+        key = _unique_key(name, set(Pipeline.objects.values_list("key", flat=True)), "pipeline")
         last = Pipeline.objects.aggregate(m=Max("position"))["m"]
         pipeline = Pipeline.objects.create(
             key=key, name=name, name_zh=name_zh[:100], position=(last or 0) + 1
