@@ -4,6 +4,8 @@ from __future__ import annotations
 
 ALL, TEAM, OWN, NONE = "all", "team", "own", "none"
 CUSTOMER_OBJECTS = ("account", "contact", "lead")
+SALES_OBJECTS = ("opportunity", "quote", "activity")
+ALL_OBJECTS = CUSTOMER_OBJECTS + SALES_OBJECTS
 
 
 def _grant(
@@ -12,7 +14,7 @@ def _grant(
     edit: str,
     delete: str,
     export: str,
-    objects: tuple[str, ...] = CUSTOMER_OBJECTS,
+    objects: tuple[str, ...] = ALL_OBJECTS,
 ) -> dict[str, dict[str, str]]:
     return {
         obj: {"create": create, "read": read, "edit": edit, "delete": delete, "export": export}
@@ -34,6 +36,8 @@ DEFAULT_ROLES: list[dict[str, object]] = [
         "permissions": {
             **_grant(NONE, ALL, OWN, NONE, ALL, ("account", "contact")),
             **_grant(ALL, ALL, ALL, OWN, ALL, ("lead",)),
+            **_grant(NONE, ALL, NONE, NONE, ALL, ("opportunity", "quote")),
+            **_grant(ALL, OWN, OWN, OWN, NONE, ("activity",)),
         },
     },
     {
@@ -42,6 +46,8 @@ DEFAULT_ROLES: list[dict[str, object]] = [
         "permissions": {
             **_grant(ALL, ALL, OWN, NONE, NONE, ("account", "contact")),
             **_grant(NONE, NONE, NONE, NONE, NONE, ("lead",)),
+            **_grant(NONE, ALL, NONE, NONE, NONE, ("opportunity", "quote")),
+            **_grant(ALL, ALL, OWN, OWN, NONE, ("activity",)),
         },
     },
     {"key": "read_only", "name": "Read-only", "permissions": _grant(NONE, ALL, NONE, NONE, NONE)},

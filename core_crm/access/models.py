@@ -31,6 +31,9 @@ OBJECT_TYPES: dict[str, str] = {
     "account": "Account",
     "contact": "Contact",
     "lead": "Lead",
+    "opportunity": "Opportunity",
+    "quote": "Quote",
+    "activity": "Activity",
 }
 SCOPE_ORDER = [Scope.NONE, Scope.OWN, Scope.TEAM, Scope.ALL]
 

@@ -223,6 +223,9 @@ OBJECT_LABELS = {
     "account": gettext_lazy("Accounts"),
     "contact": gettext_lazy("Contacts"),
     "lead": gettext_lazy("Leads"),
+    "opportunity": gettext_lazy("Opportunities"),
+    "quote": gettext_lazy("Quotes"),
+    "activity": gettext_lazy("Activities"),
 }
 SCOPE_LABELS: dict[str, Any] = {
     Scope.ALL: gettext_lazy("All"),

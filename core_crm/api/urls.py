@@ -69,6 +69,11 @@ urlpatterns = [
     path("v1/search/", views.SearchView.as_view(), name="api-search"),
     *admin_urls,
     *merge_urls,  # before the router, whose record routes share the prefixes
+    path("v1/", include("core_crm.sales.api_urls")),
+    path("v1/", include("core_crm.quotes.api_urls")),
+    path("v1/", include("core_crm.activities.api_urls")),
+    path("v1/", include("core_crm.forecast.api_urls")),
+    path("v1/", include("core_crm.notifications.api_urls")),
     path("v1/", include(router.urls)),
     path("v1/", include("core_crm.imports.api_urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -59,4 +59,13 @@ PICKLIST_DEFAULTS: dict[str, list[tuple[str, str, str]]] = {
         ("influencer", "Influencer", "影响者"),
         ("purchasing", "Purchasing", "采购"),
     ],
+    "lost_reason": [
+        ("price", "Price too high", "价格太高"),
+        ("competitor", "Lost to a competitor", "输给竞争对手"),
+        ("no-budget", "No budget", "没有预算"),
+        ("no-decision", "No decision", "客户未决策"),
+        ("timing", "Timing", "时机不对"),
+        ("product-fit", "Product did not fit", "产品不匹配"),
+        ("relationship", "Relationship", "客户关系"),
+    ],
 }

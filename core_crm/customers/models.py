@@ -25,6 +25,7 @@ class Picklist(models.TextChoices):
     INTENTION = "intention", _("Intention levels")
     DISQUALIFY_REASON = "disqualify_reason", _("Disqualification reasons")
     CONTACT_ROLE = "contact_role", _("Contact roles")
+    LOST_REASON = "lost_reason", _("Lost reasons")
 
 
 class PicklistValue(models.Model):

@@ -28,6 +28,7 @@ class ObjectType(models.TextChoices):
     ACCOUNT = "account", _("Accounts")
     CONTACT = "contact", _("Contacts")
     LEAD = "lead", _("Leads")
+    OPPORTUNITY = "opportunity", _("Opportunities")
 
 
 class FieldType(models.TextChoices):

@@ -22,8 +22,10 @@ AUDITED = ("object_type", "key", *EDITABLE, "position", "is_active")
 
 def record_model(object_type: str) -> type[Model]:
     from core_crm.customers.models import Account, Contact, Lead
+    from core_crm.sales.models import Opportunity
 
-    return {"account": Account, "contact": Contact, "lead": Lead}[object_type]
+    models = {"account": Account, "contact": Contact, "lead": Lead, "opportunity": Opportunity}
+    return models[object_type]
 
 
 def _require_admin(actor: User) -> None:

@@ -35,12 +35,24 @@ def _crm_navigation(request: HttpRequest) -> list[dict[str, object]]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return []
+    from django.urls import NoReverseMatch, reverse
+
     from core_crm.access.policy import scope_for
     from core_crm.customers.views import PAGES
+    from core_crm.workspace.navigation import SALES_NAV
 
     current = request.path
-    return [
+    items: list[dict[str, object]] = [
         {"label": pages.plural, "url": f"/{slug}/", "active": current.startswith(f"/{slug}/")}
         for slug, pages in PAGES.items()
         if scope_for(user, pages.object_type, "read") != "none"
     ]
+    for url_name, label, object_type in SALES_NAV:
+        if scope_for(user, object_type, "read") == "none":
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"label": label, "url": url, "active": current.startswith(url)})
+    return items

@@ -141,6 +141,10 @@ TENANT_APPS = [
     "core_crm.savedviews",
     "core_crm.imports",
     "core_crm.sales",
+    "core_crm.quotes",
+    "core_crm.activities",
+    "core_crm.forecast",
+    "core_crm.notifications",
     "core_crm.api",
 ]
 INSTALLED_APPS = list(SHARED_APPS) + [a for a in TENANT_APPS if a not in SHARED_APPS]

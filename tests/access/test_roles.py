@@ -14,7 +14,7 @@ from django_tenants.utils import tenant_context
 
 from core_crm.access import services
 from core_crm.access.defaults import DEFAULT_ROLES
-from core_crm.access.models import Invitation, Role
+from core_crm.access.models import OBJECT_TYPES, Invitation, Role
 from core_crm.access.policy import PermissionDenied
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account
@@ -28,7 +28,7 @@ ACTIONS = ("create", "read", "edit", "delete", "export")
 def matrix_post(role: Role, name: str | None = None, **cells: str) -> dict[str, Any]:
     """The role form as the page posts it, with `cells` ("account__read": "all") changed."""
     data = {"name": role.name if name is None else name}
-    for obj in ("account", "contact", "lead"):
+    for obj in OBJECT_TYPES:
         for action in ACTIONS:
             data[f"{obj}__{action}"] = role.scope(obj, action)
     data.update(cells)
@@ -219,7 +219,7 @@ def test_a_matrix_that_makes_no_sense_is_refused_cell_by_cell(alpha, admin_clien
     with tenant_context(alpha), pytest.raises(ValidationError) as info:
         services.clean_permissions(
             read_only,
-            {"account": {"read": "none", "create": "all"}, "opportunity": {}},
+            {"account": {"read": "none", "create": "all"}, "invoice": {}},
         )
     assert set(info.value.message_dict) == {"account.create", "permissions"}
 
