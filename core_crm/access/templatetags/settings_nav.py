@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 register = template.Library()
@@ -17,6 +17,12 @@ SETTINGS_PAGES: list[tuple[Any, str, bool]] = [
     (_("Roles"), "settings_roles", True),
     (_("Picklists"), "settings_picklists", True),
     (_("Custom fields"), "/settings/fields/", True),
+    (_("Pipelines"), "settings_pipelines", True),
+    (_("Sales settings"), "settings_sales", True),
+    # Pages of apps that may not be installed yet: listed once their URL name resolves.
+    (_("Products"), "product_list", True),
+    (_("Price books"), "price_book_list", True),
+    (_("Follow-up plans"), "followup_plan_list", True),
     (_("API tokens"), "api_tokens", False),
 ]
 
@@ -31,6 +37,9 @@ def settings_nav(context: dict[str, Any]) -> dict[str, Any]:
     for label, target, admins_only in SETTINGS_PAGES:
         if admins_only and not is_admin:
             continue
-        url = target if target.startswith("/") else reverse(target)
+        try:
+            url = target if target.startswith("/") else reverse(target)
+        except NoReverseMatch:
+            continue
         items.append({"label": label, "url": url, "active": request.path.startswith(url)})
     return {"items": items}
