@@ -1,5 +1,13 @@
 """REST API routes of this app, under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, include, path
+from rest_framework.routers import DefaultRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .api.views import ActivityViewSet, FollowUpPlanViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("activities", ActivityViewSet, basename="activity")
+router.register("follow-up-plans", FollowUpPlanViewSet, basename="follow-up-plan")
+
+urlpatterns: list[URLPattern | URLResolver] = [path("", include(router.urls))]
