@@ -367,6 +367,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several resources have a field called "kind" with different choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "ActivityKindEnum": "core_crm.activities.models.Kind",
+        "NotificationKindEnum": "core_crm.notifications.models.Kind",
+        "CustomerKindEnum": "core_crm.customers.models.Account.Kind",
+    },
 }
 
 # --- Security (production defaults; `manage.py check --deploy` is clean with DEBUG off) -------
