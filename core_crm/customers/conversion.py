@@ -202,7 +202,31 @@ def conversion_request(lead: Lead, *, actor: User, comment: str = "") -> Convers
     _check_convertible(lead)
     if lead.conversion_requests.filter(decision=ConversionRequest.Decision.PENDING).exists():
         raise ConversionError(_("A conversion request for this lead is already waiting."))
-    return ConversionRequest.objects.create(lead=lead, requested_by=actor, request_comment=comment)
+    request = ConversionRequest.objects.create(
+        lead=lead, requested_by=actor, request_comment=comment
+    )
+    _notify_deciders(request, actor=actor)
+    return request
+
+
+def _notify_deciders(request: ConversionRequest, *, actor: User) -> None:
+    """Tell every manager who can decide the request (not the requester) that it waits."""
+    from core_crm.notifications.services import Kind, notify
+
+    title = _("%(actor)s asks to convert the lead %(lead)s") % {
+        "actor": actor.full_name or actor.email,
+        "lead": str(request.lead),
+    }
+    for user in User.objects.filter(is_active=True).exclude(pk=actor.pk).select_related("role"):
+        if can_approve(user, request.lead):
+            notify(
+                user,
+                Kind.APPROVAL_REQUEST,
+                title,
+                body=request.request_comment,
+                url="/leads/conversion-requests/",
+                actor=actor,
+            )
 
 
 def conversion_decide(
@@ -232,6 +256,7 @@ def conversion_decide(
         request.decided_by, request.decided_at = actor, timezone.now()
         request.decision_comment = comment
         request.save()
+        _notify_requester(request, actor=actor)
         if approve:
             try:
                 with transaction.atomic():
@@ -239,6 +264,26 @@ def conversion_decide(
             except ValidationError:
                 return None
     return None
+
+
+def _notify_requester(request: ConversionRequest, *, actor: User) -> None:
+    from core_crm.notifications.services import Kind, notify
+
+    approved = request.decision == ConversionRequest.Decision.APPROVED
+    values = {"actor": actor.full_name or actor.email, "lead": str(request.lead)}
+    title = (
+        _("%(actor)s approved converting the lead %(lead)s")
+        if approved
+        else _("%(actor)s rejected converting the lead %(lead)s")
+    ) % values
+    notify(
+        request.requested_by,
+        Kind.APPROVAL_DECISION,
+        title,
+        body=request.decision_comment,
+        url=f"/leads/{request.lead_id}/",
+        actor=actor,
+    )
 
 
 def requests_to_decide(user: User) -> QuerySet[ConversionRequest]:

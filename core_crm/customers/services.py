@@ -293,7 +293,31 @@ def records_assign_owner(
         model._default_manager.filter(pk__in=[obj.pk for obj in moving]).update(
             owner=owner, updated_at=timezone.now()
         )
+        if moving:
+            _notify_new_owner(model, moving, owner=owner, actor=actor)
     return BulkResult(done=len(records), skipped=len(set(pks)) - len(records))
+
+
+def _notify_new_owner(model: type[Model], moving: list[Any], *, owner: User, actor: User) -> None:
+    """Tell the new owner what they were given (one notification per reassignment)."""
+    from core_crm.notifications.services import Kind, notify
+
+    slug = {Account: "customers", Contact: "contacts", Lead: "leads"}[model]
+    if len(moving) == 1:
+        title = _("%(actor)s assigned %(record)s to you") % {
+            "actor": actor.full_name or actor.email,
+            "record": str(moving[0]),
+        }
+        url = f"/{slug}/{moving[0].pk}/"
+    else:
+        title = _("%(actor)s assigned %(count)d %(objects)s to you") % {
+            "actor": actor.full_name or actor.email,
+            "count": len(moving),
+            "objects": model._meta.verbose_name_plural,
+        }
+        url = f"/{slug}/?mine=1"
+    body = ", ".join(str(obj) for obj in moving[:10]) + ("…" if len(moving) > 10 else "")
+    notify(owner, Kind.ASSIGNED, title, body=body, url=url, actor=actor)
 
 
 def clean_tag_name(name: str) -> str:
