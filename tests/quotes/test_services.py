@@ -1,0 +1,263 @@
+"""Products, price books, line items and the life of a quote, through the services."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from core_crm.access.policy import PermissionDenied
+from core_crm.audit.models import AuditEntry
+from core_crm.notifications.models import Notification
+from core_crm.quotes import services
+from core_crm.quotes.models import PriceBook, Quote, QuoteEvent, QuoteVersion
+from core_crm.sales.models import Opportunity
+from core_crm.workspace.models import workspace_settings
+
+from ..sales.factories import make_opportunity
+from .conftest import quote_with
+
+
+def test_only_admins_keep_the_catalogue_and_codes_are_unique(alpha, admin, rep, catalogue):
+    with tenant_context(alpha):
+        with pytest.raises(PermissionDenied):
+            services.product_save(actor=rep, data={"code": "X", "name": "X"}, channel="web")
+        with pytest.raises(ValidationError) as exc:
+            services.product_save(actor=admin, data={"code": "p-100", "name": "Copy"}, channel="web")
+        assert "code" in exc.value.message_dict
+        with pytest.raises(ValidationError) as exc:
+            services.price_set(
+                actor=admin, book=catalogue.standard, product=catalogue.pump, unit_price="-1", channel="web"
+            )
+        assert "unit_price" in exc.value.message_dict
+
+
+def test_one_standard_price_book_and_known_currencies(alpha, admin, catalogue):
+    with tenant_context(alpha):
+        other = services.price_book_save(
+            actor=admin, data={"name": "Partners", "currency": "cny", "is_standard": True}, channel="web"
+        )
+        assert other.currency == "CNY"
+        assert list(PriceBook.objects.filter(is_standard=True)) == [other]
+        with pytest.raises(ValidationError) as exc:
+            services.price_book_save(actor=admin, data={"name": "Moon", "currency": "XYZ"}, channel="web")
+        assert "currency" in exc.value.message_dict
+
+
+def test_line_items_set_the_opportunity_amount_in_its_currency(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, name="Pumps", currency="CNY", amount=1)
+        services.line_item_save(
+            opp,
+            actor=rep,
+            data={"price_book": catalogue.standard, "product": catalogue.pump, "quantity": "2", "discount_percent": "10"},
+            channel="web",
+        )
+        item = services.line_item_save(
+            opp,
+            actor=rep,
+            data={"price_book": catalogue.standard, "product": catalogue.valve, "quantity": "4"},
+            channel="web",
+        )
+        opp.refresh_from_db()
+        assert opp.amount == Decimal("21600.00") + Decimal("3402.00")
+        assert opp.amount_base == opp.amount
+        with pytest.raises(ValidationError) as exc:
+            services.line_item_save(
+                opp, actor=rep, data={"price_book": catalogue.usd, "product": catalogue.pump}, channel="web"
+            )
+        assert "USD" in exc.value.message_dict["price_book"][0]
+        services.line_item_delete(item, actor=rep, channel="web")
+        opp.refresh_from_db()
+        assert opp.amount == Decimal("21600.00")
+
+
+def test_product_without_a_price_in_the_book_is_refused(alpha, admin, rep, catalogue):
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, currency="USD")
+        with pytest.raises(ValidationError) as exc:
+            services.line_item_save(
+                opp, actor=rep, data={"price_book": catalogue.usd, "product": catalogue.valve}, channel="web"
+            )
+        assert "no active price" in exc.value.message_dict["product"][0]
+
+
+def test_a_new_quote_takes_number_defaults_and_the_opportunitys_products(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        settings = workspace_settings()
+        opp = make_opportunity(rep, name="Valves", currency="CNY")
+        services.line_item_save(
+            opp,
+            actor=rep,
+            data={"price_book": catalogue.standard, "product": catalogue.valve, "quantity": "10", "discount_percent": "5"},
+            channel="web",
+        )
+        first = services.quote_create(opp, actor=rep, channel="web")
+        second = services.quote_create(opp, actor=rep, channel="web")
+        year = timezone.localdate().year
+        assert first.number.startswith(f"Q-{year}-")
+        assert int(second.number[-4:]) == int(first.number[-4:]) + 1
+        assert first.owner == rep and first.status == "draft"
+        assert first.tax_rate == settings.default_tax_rate
+        assert first.valid_until == timezone.localdate() + dt.timedelta(days=settings.quote_validity_days)
+        assert first.lines.get().net == Decimal("8079.75")
+        # 8505.00 gross, 425.25 discount, 13 % tax of 8079.75 = 1050.3675 → 1050.37
+        assert (first.subtotal, first.discount_total, first.tax_total, first.grand_total) == (
+            Decimal("8505.00"), Decimal("425.25"), Decimal("1050.37"), Decimal("9130.12"),
+        )
+        assert AuditEntry.objects.filter(object_id=first.pk, kind="create").exists()
+
+
+def test_quoting_needs_reading_the_opportunity(alpha, rep, other_rep, catalogue):
+    with tenant_context(alpha):
+        theirs = make_opportunity(other_rep)
+        with pytest.raises(PermissionDenied):
+            services.quote_create(theirs, actor=rep, channel="web")
+
+
+def test_above_the_limit_the_quote_cannot_be_sent_until_a_manager_approves(alpha, rep, manager, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="20")
+        assert services.needs_approval(quote)
+        with pytest.raises(ValidationError) as exc:
+            services.quote_send(quote, actor=rep, channel="web")
+        assert "approval" in exc.value.message_dict["status"][0]
+        services.quote_submit(quote, actor=rep, channel="web", comment="Big order")
+        quote.refresh_from_db()
+        assert quote.status == "in_review"
+        request = Notification.objects.get(user=manager, kind="approval_request")
+        assert quote.number in request.title and request.url.endswith(f"/quotes/{quote.pk}/")
+        # The rep cannot approve their own quote.
+        with pytest.raises(PermissionDenied):
+            services.quote_approve(quote, actor=rep, channel="web")
+        services.quote_approve(quote, actor=manager, channel="web", comment="OK for this volume")
+        quote.refresh_from_db()
+        assert quote.status == "approved" and quote.approved_by == manager
+        assert Notification.objects.filter(user=rep, kind="approval_decision").exists()
+        version = services.quote_send(quote, actor=rep, channel="web")
+        assert version.number == 1
+        quote.refresh_from_db()
+        assert quote.status == "sent"
+
+
+def test_within_the_limit_a_quote_is_sent_without_approval(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="15")
+        assert not services.needs_approval(quote)
+        with pytest.raises(ValidationError):
+            services.quote_submit(quote, actor=rep, channel="web")
+        services.quote_send(quote, actor=rep, channel="web")
+
+
+def test_a_refusal_needs_a_reason_and_sends_the_quote_back_to_draft(alpha, rep, manager, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="30")
+        services.quote_submit(quote, actor=rep, channel="web")
+        with pytest.raises(ValidationError) as exc:
+            services.quote_decline(quote, actor=manager, channel="web", comment=" ")
+        assert "comment" in exc.value.message_dict
+        services.quote_decline(quote, actor=manager, channel="web", comment="Max 20 %")
+        quote.refresh_from_db()
+        assert quote.status == "draft"
+        assert quote.events.filter(kind="declined", comment="Max 20 %").exists()
+
+
+def test_a_manager_of_another_team_cannot_approve(alpha, rep, manager, catalogue):
+    from ..customfields.helpers import user_with_role
+
+    stranger = user_with_role(alpha, "west.manager@alpha.test", "sales_manager")
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="30")
+        services.quote_submit(quote, actor=rep, channel="web")
+        assert stranger not in services.approvers(quote)
+        with pytest.raises(PermissionDenied):
+            services.quote_approve(quote, actor=stranger, channel="web")
+
+
+def test_editing_approved_prices_sends_the_quote_back_to_draft(alpha, rep, manager, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="25")
+        services.quote_submit(quote, actor=rep, channel="web")
+        services.quote_approve(quote, actor=manager, channel="web")
+        services.quote_update(quote, actor=rep, data={"terms": "Delivery in 4 weeks"}, channel="web")
+        quote.refresh_from_db()
+        assert quote.status == "approved"  # terms are not prices
+        line = quote.lines.get()
+        services.quote_line_save(quote, actor=rep, line=line, data={"discount_percent": "26"}, channel="web")
+        quote.refresh_from_db()
+        assert quote.status == "draft" and services.needs_approval(quote)
+        with pytest.raises(ValidationError):
+            services.quote_send(quote, actor=rep, channel="web")
+
+
+def test_each_send_freezes_a_version_that_later_edits_leave_alone(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="10", quantity="1")
+        v1 = services.quote_send(quote, actor=rep, channel="web")
+        frozen = dict(v1.snapshot)
+        line = quote.lines.get()
+        services.quote_line_save(quote, actor=rep, line=line, data={"quantity": "3"}, channel="web")
+        quote.refresh_from_db()
+        assert quote.status == "draft"
+        v2 = services.quote_send(quote, actor=rep, channel="web")
+        assert [v.number for v in QuoteVersion.objects.filter(quote=quote)] == [1, 2]
+        v1.refresh_from_db()
+        assert v1.snapshot == frozen
+        assert v1.snapshot["lines"][0]["quantity"] == "1.00"
+        assert v2.snapshot["lines"][0]["quantity"] == "3.00"
+        assert v1.snapshot["totals"]["grand_total"] == "12204.00"  # 10800 + 13 %
+
+
+def test_customer_answers_are_recorded_and_final(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        with pytest.raises(ValidationError):
+            services.quote_accept(quote, actor=rep, channel="web")
+        services.quote_send(quote, actor=rep, channel="web")
+        services.quote_accept(quote, actor=rep, channel="web", note="PO 4711")
+        quote.refresh_from_db()
+        assert quote.status == "accepted" and quote.customer_note == "PO 4711"
+        with pytest.raises(ValidationError):
+            services.quote_update(quote, actor=rep, data={"terms": "new"}, channel="web")
+
+
+def test_open_quotes_past_their_validity_expire(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        old = quote_with(rep, catalogue)
+        services.quote_send(old, actor=rep, channel="web")
+        fresh = quote_with(rep, catalogue)
+        Quote.objects.filter(pk=old.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=1))
+        assert services.expire_quotes() == 1
+        old.refresh_from_db()
+        fresh.refresh_from_db()
+        assert (old.status, fresh.status) == ("expired", "draft")
+        assert old.events.filter(kind=QuoteEvent.Kind.EXPIRED).exists()
+        assert services.expire_quotes() == 0
+
+
+def test_expire_task_runs_in_the_workspace(alpha, rep, catalogue, eager_celery):
+    from core_crm.quotes.tasks import expire_quotes_task
+
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        Quote.objects.filter(pk=quote.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=3))
+        expire_quotes_task.delay()
+        quote.refresh_from_db()
+        assert quote.status == "expired"
+
+
+def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(alpha, rep, other_rep, catalogue):
+    with tenant_context(alpha):
+        mine = quote_with(rep, catalogue)
+        account = mine.account
+        theirs_opp = make_opportunity(other_rep, account=account, currency="CNY")
+        theirs = quote_with(other_rep, catalogue, opp=theirs_opp)
+        unrelated_opp = make_opportunity(other_rep, account=account, currency="CNY")
+        unrelated = services.quote_create(unrelated_opp, actor=other_rep, channel="web")
+        services.quote_line_save(unrelated, actor=other_rep, data={"product": catalogue.valve}, channel="web")
+        assert services.overlapping_quotes(mine) == [theirs]
+        assert Opportunity.objects.filter(account=account).count() == 3
