@@ -1,0 +1,209 @@
+"""Opportunity pages and the board through HTTP: what people see, what they may change, and
+that the pages cost a fixed number of queries however many deals there are."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+import pytest
+from django_tenants.utils import tenant_context
+
+from core_crm.customers.models import Account, PicklistValue
+from core_crm.sales.models import Opportunity, StageChange
+from tests.customfields.helpers import client_for, user_with_role
+
+from .factories import make_opportunity, stage
+
+
+def unmasked(html: str) -> str:
+    """Without what differs by request only: CSRF token, language switch return address."""
+    html = re.sub(r'(name="csrfmiddlewaretoken" value=)"[^"]+"', r"\1", html)
+    return re.sub(r'(name="next"[^>]*value=)"[^"]+"', r"\1", html)
+
+
+def test_list_shows_visible_deals_with_totals_and_an_empty_state(alpha, admin, rep, rep_client):
+    assert "No opportunities here yet." in rep_client.get("/opportunities/").content.decode()
+    with tenant_context(alpha):
+        make_opportunity(rep, name="Rep tea deal", amount=1000, stage_key="proposal")
+        make_opportunity(rep, name="Rep water deal", amount=3000, stage_key="qualification")
+        make_opportunity(admin, name="Boss secret deal", amount=99999)
+    page = rep_client.get("/opportunities/").content.decode()
+    assert "Rep tea deal" in page and "Rep water deal" in page
+    assert "Boss secret deal" not in page
+    totals = re.sub(r"\s+", " ", page.split('data-testid="list-totals"')[1].split("</p>")[0])
+    # 1,000 at 50 % + 3,000 at 10 % = 800 weighted, 4,000 in all.
+    assert "2 opportunities" in totals and "4,000.00 CNY" in totals and "800.00 CNY" in totals
+    filtered = rep_client.get("/opportunities/?q=water").content.decode()
+    assert "Rep water deal" in filtered and "Rep tea deal" not in filtered
+
+
+def test_create_through_the_form_names_bad_fields_and_keeps_nothing(alpha, admin, admin_client):
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Suzhou Silk", owner=admin)
+    bad = admin_client.post(
+        "/opportunities/new/",
+        {
+            "name": "",
+            "account": account.pk,
+            "amount": "-1",
+            "currency": "CNY",
+            "close_date": "",
+            "forecast_category": "pipeline",
+        },
+    )
+    page = bad.content.decode()
+    assert bad.status_code == 400
+    assert 'id="name-error"' in page and 'id="close_date-error"' in page
+    assert 'id="amount-error"' in page
+    with tenant_context(alpha):
+        assert not Opportunity.objects.exists()
+        first_stage = stage("qualification")
+        pipeline_id = first_stage.pipeline_id
+    good = admin_client.post(
+        "/opportunities/new/",
+        {
+            "name": "Silk scarves",
+            "account": account.pk,
+            "amount": "8800",
+            "currency": "CNY",
+            "close_date": "2026-12-20",
+            "forecast_category": "pipeline",
+            "pipeline": pipeline_id,
+            "stage": first_stage.pk,
+        },
+    )
+    assert good.status_code == 302
+    with tenant_context(alpha):
+        assert Opportunity.objects.get().amount == 8800
+    detail = admin_client.get(good["Location"]).content.decode()
+    assert "Silk scarves" in detail and "8,800.00 CNY" in detail
+    assert 'data-testid="stage-path"' in detail
+
+
+def test_stage_buttons_move_and_lost_asks_for_a_reason(alpha, admin, admin_client):
+    with tenant_context(alpha):
+        opp = make_opportunity(admin, name="Kiln", amount=500)
+        lost, proposal = stage("lost"), stage("proposal")
+        reason = PicklistValue.objects.get(picklist="lost_reason", code="timing")
+    refused = admin_client.post(
+        f"/opportunities/{opp.pk}/move/", {"stage": lost.pk}, HTTP_ACCEPT="application/json"
+    )
+    assert refused.status_code == 400 and "lost_reason" in refused.json()["errors"]
+    moved = admin_client.post(
+        f"/opportunities/{opp.pk}/move/", {"stage": proposal.pk}, HTTP_ACCEPT="application/json"
+    )
+    body = moved.json()
+    assert body["probability"] == 50
+    assert body["columns"][str(proposal.pk)] == {
+        "count": 1,
+        "total": "500.00",
+        "weighted": "250.00",
+    }
+    admin_client.post(
+        f"/opportunities/{opp.pk}/move/",
+        {"stage": lost.pk, "lost_reason": reason.pk, "lost_note": "Next year"},
+    )
+    detail = admin_client.get(f"/opportunities/{opp.pk}/").content.decode()
+    assert "Timing — Next year" in detail
+    with tenant_context(alpha):
+        assert StageChange.objects.filter(opportunity=opp).count() == 3
+
+
+def test_board_shows_columns_with_figures_and_loads_cards_per_column(alpha, admin, rep, rep_client):
+    with tenant_context(alpha):
+        Account.objects.create(name="spare", owner=rep)
+        for n in range(3):
+            make_opportunity(rep, name=f"Deal {n}", amount=1000, stage_key="negotiation")
+        make_opportunity(admin, name="Not yours", amount=7777, stage_key="negotiation")
+        negotiation = stage("negotiation")
+    board = rep_client.get("/opportunities/board/").content.decode()
+    column = board.split('data-testid="column-negotiation"')[1].split("</header>")[0]
+    assert ">3<" in column and "3,000.00" in column and "2,250.00" in column
+    cards = rep_client.get(f"/opportunities/board/column/{negotiation.pk}/").content.decode()
+    assert cards.count('class="card ') == 3 and "Not yours" not in cards
+    assert "cursor-grab" in cards  # the rep may move their own cards
+
+
+def test_board_and_its_columns_cost_fixed_queries(
+    alpha, admin, admin_client, django_assert_max_num_queries
+):
+    with tenant_context(alpha):
+        negotiation = stage("negotiation")
+        account = Account.objects.create(name="Bulk", owner=admin)
+        make_opportunity(admin, account=account, name="first", stage_key="negotiation")
+    url = f"/opportunities/board/column/{negotiation.pk}/"
+    with django_assert_max_num_queries(20) as column:
+        admin_client.get(url)
+    with django_assert_max_num_queries(40) as board:
+        admin_client.get("/opportunities/board/")
+    with tenant_context(alpha):
+        for n in range(45):
+            make_opportunity(admin, account=account, name=f"bulk {n}", stage_key="negotiation")
+    with django_assert_max_num_queries(len(column.captured_queries)):
+        first_page = admin_client.get(url).content.decode()
+    assert first_page.count('class="card ') == 20 and "page=2" in first_page
+    with django_assert_max_num_queries(len(board.captured_queries)):
+        admin_client.get("/opportunities/board/")
+
+
+def test_list_queries_do_not_grow_with_rows(
+    alpha, admin, admin_client, django_assert_max_num_queries
+):
+    with tenant_context(alpha):
+        make_opportunity(admin, name="one")
+    with django_assert_max_num_queries(40) as base:
+        admin_client.get("/opportunities/")
+    with tenant_context(alpha):
+        for n in range(30):
+            make_opportunity(admin, name=f"more {n}")
+    with django_assert_max_num_queries(len(base.captured_queries)):
+        admin_client.get("/opportunities/")
+
+
+def test_other_owners_and_other_workspaces_get_404(alpha, beta, admin, rep, rep_client):
+    with tenant_context(alpha):
+        theirs = make_opportunity(admin, name="Boss only")
+        negotiation = stage("negotiation")
+    for url in (f"/opportunities/{theirs.pk}/", f"/opportunities/{theirs.pk}/edit/"):
+        assert rep_client.get(url).status_code == 404
+    assert (
+        rep_client.post(f"/opportunities/{theirs.pk}/move/", {"stage": negotiation.pk}).status_code
+        == 404
+    )
+    assert (
+        rep_client.post(f"/opportunities/{theirs.pk}/owner/", {"owner": rep.pk}).status_code == 404
+    )
+    other = user_with_role(beta, "boss@beta.test", None, admin=True)
+    beta_client = client_for(beta, other.email)
+    missing = beta_client.get("/opportunities/999999/")
+    same_pk = beta_client.get(f"/opportunities/{theirs.pk}/")
+    assert same_pk.status_code == 404
+    assert unmasked(same_pk.content.decode()) == unmasked(missing.content.decode())
+    with tenant_context(alpha):
+        opp = Opportunity.objects.get(pk=theirs.pk)
+        assert opp.stage.key == "qualification" and opp.owner == admin
+
+
+def test_a_rep_cannot_move_a_deal_they_only_read(alpha, admin, rep, rep_client):
+    from core_crm.sales.opportunities import team_member_add
+
+    with tenant_context(alpha):
+        opp = make_opportunity(admin, name="Shared", amount=Decimal(10))
+        team_member_add(opp, actor=admin, user=rep, role="presales", channel="web")
+        proposal = stage("proposal")
+    assert rep_client.get(f"/opportunities/{opp.pk}/").status_code == 200
+    refused = rep_client.post(
+        f"/opportunities/{opp.pk}/move/", {"stage": proposal.pk}, HTTP_ACCEPT="application/json"
+    )
+    assert refused.status_code == 403
+    cards = rep_client.get(f"/opportunities/board/column/{opp.stage_id}/").content.decode()
+    assert "locked" in cards
+
+
+@pytest.mark.parametrize("path", ["/opportunities/", "/opportunities/board/"])
+def test_pages_speak_chinese(alpha, admin, admin_client, path):
+    with tenant_context(alpha):
+        make_opportunity(admin, name="茶叶")
+    page = admin_client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "商机" in page
