@@ -58,7 +58,7 @@ from core_crm.savedviews.services import clean_query, columns_save
 from core_crm.users.models import User
 from guanxi.http import posted, show_errors
 
-from . import selectors, services
+from . import account360, selectors, services
 from .conversion import requests_to_decide
 from .duplicates import RULES, Match, find_duplicates, reason_labels
 from .fields import ACCOUNT_FIELDS, CONTACT_FIELDS, LEAD_FIELDS
@@ -775,8 +775,8 @@ def record_detail(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     ]
     extra: dict[str, Any] = {}
     if isinstance(obj, Account):
-        extra["contacts"] = selectors.contact_list(user).filter(account=obj)
-        extra["branches"] = selectors.account_list(user).filter(parent=obj)
+        extra["branches"] = list(selectors.account_list(user).filter(parent=obj)[:50])
+        extra.update(account360.page_context(request, obj))
     if isinstance(obj, Contact):
         extra["employments"] = obj.employments.all()
     return render(
@@ -818,6 +818,11 @@ def record_edit(request: HttpRequest, slug: str, pk: int | None = None) -> HttpR
         raise Forbidden(str(exc)) from exc
     identity = _identity(pages, obj)  # before the form writes the posted values into obj
     form = record_form(pages, user, data=posted(request), instance=obj)
+    if obj is None and request.method == "GET":
+        # Links such as "New contact" on an account page pre-fill fields (?account=<id>).
+        for name in pages.form_fields:
+            if request.GET.get(name):
+                form.initial[name] = request.GET[name]
     duplicates: list[Match] = []
     if request.method == "POST" and form.is_valid():
         data = {name: form.cleaned_data[name] for name in pages.form_fields}

@@ -1,0 +1,261 @@
+"""The account 360° page: key facts, tabs, and one timeline merging activities, stage changes,
+quotes sent and record changes, newest first, filterable, within what the viewer may read."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from django_tenants.utils import tenant_context
+
+from core_crm.access.models import RecordShare
+from core_crm.activities import services as activities
+from core_crm.customers.models import Account, Contact
+from core_crm.customers.services import record_update
+from core_crm.quotes import services as quotes
+from core_crm.sales import opportunities
+from core_crm.workspace.extensions import (
+    AccountTab,
+    TimelineItem,
+    _sources,
+    _tabs,
+    register_account_tab,
+    register_timeline_source,
+)
+
+from ..quotes.conftest import catalogue, manager, other_rep, quote_with  # noqa: F401
+from ..sales.factories import make_opportunity, stage
+
+
+def timeline_titles(html: str) -> list[str]:
+    block = html.split('data-testid="timeline"', 1)[1].split("</ol>", 1)[0]
+    return [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", item)).strip()
+        for item in re.findall(r'<p class="text-sm">(.*?)</p>', block, flags=re.S)
+    ]
+
+
+@pytest.fixture
+def account_with_history(alpha, rep, catalogue):  # type: ignore[no-untyped-def]  # noqa: F811
+    """An account of the rep with a meeting, an opportunity moved a stage, a sent quote and a
+    changed field, each at a known moment."""
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Hangzhou Tea Co", owner=rep, value_class="A")
+        contact = Contact.objects.create(
+            first_name="Na", last_name="Li", account=account, owner=rep
+        )
+        opp = make_opportunity(rep, account=account, name="Tea line", amount=50000)
+        opportunities.opportunity_move(opp, actor=rep, stage=stage("proposal"), channel="web")
+        meeting = activities.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "meeting",
+                "subject": "Tasting visit",
+                "account": account,
+                "start_at": timezone.now() - dt.timedelta(hours=3),
+            },
+        )
+        quote = quote_with(rep, catalogue, opp=opp)
+        quotes.quote_send(quote, actor=rep, channel="web")
+        record_update(account, actor=rep, data={"city": "Hangzhou"}, channel="web")
+        return {"account": account, "contact": contact, "opp": opp, "meeting": meeting}
+
+
+def test_timeline_merges_every_department_newest_first(alpha, rep_client, account_with_history):  # type: ignore[no-untyped-def]
+    account = account_with_history["account"]
+    html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+    titles = timeline_titles(html)
+    joined = "\n".join(titles)
+    assert "Tasting visit" in joined
+    assert "Tea line moved from Qualification to Proposal" in joined
+    assert re.search(r"Quote Q-\S+ sent \(v1\)", joined)
+    assert any(title.startswith("Changed: Hangzhou Tea Co") for title in titles)
+    # Newest first: the field change happened last, the meeting (3 hours ago) is older than the
+    # stage move and the quote.
+    assert titles[0].startswith("Changed: Hangzhou Tea Co")
+    assert joined.index("Tasting visit") > joined.index("moved from Qualification")
+    assert 'data-testid="account-facts"' in html
+    assert "50,000" in html  # open pipeline in the key facts
+
+
+def test_timeline_filters_by_source(alpha, rep_client, account_with_history):  # type: ignore[no-untyped-def]
+    account = account_with_history["account"]
+    html = rep_client.get(f"/customers/{account.pk}/?source=stages").content.decode()
+    titles = timeline_titles(html)
+    assert titles and all("Tea line" in title for title in titles)
+    assert "Tasting visit" not in "\n".join(titles)
+    # An unknown source shows everything rather than nothing.
+    html = rep_client.get(f"/customers/{account.pk}/?source=nope").content.decode()
+    assert "Tasting visit" in "\n".join(timeline_titles(html))
+
+
+@pytest.mark.parametrize(
+    ("tab", "expected"),
+    [
+        ("contacts", "Na Li"),
+        ("opportunities", "Tea line"),
+        ("activities", "Tasting visit"),
+        ("quotes", "Q-"),
+    ],
+)
+def test_each_tab_shows_its_records(alpha, rep_client, account_with_history, tab, expected):  # type: ignore[no-untyped-def]
+    account = account_with_history["account"]
+    html = rep_client.get(f"/customers/{account.pk}/?tab={tab}").content.decode()
+    assert f'data-testid="tab-{tab}"' in html
+    section = html.split('data-testid="account-360"', 1)[1]
+    assert expected in section
+    assert 'data-testid="timeline"' not in section
+
+
+def test_empty_account_explains_what_the_timeline_will_hold(alpha, rep, rep_client):  # type: ignore[no-untyped-def]
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Quiet Ltd", owner=rep)
+    html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+    assert 'data-testid="timeline-empty"' in html
+    assert "Log a call or a meeting" in html
+
+
+def test_another_reps_deal_on_a_shared_account_stays_off_the_timeline(
+    alpha,
+    rep,
+    other_rep,  # noqa: F811
+    admin_client,
+    rep_client,
+    account_with_history,
+):  # type: ignore[no-untyped-def]
+    """The rep reads the account but not another team's opportunity on it, nor its stage
+    changes, quotes or activities."""
+    account = account_with_history["account"]
+    with tenant_context(alpha):
+        # The account is shared with the other rep, who works on it too.
+        RecordShare.objects.create(
+            content_type=ContentType.objects.get_for_model(Account),
+            object_id=account.pk,
+            user=other_rep,
+            can_edit=False,
+        )
+        secret = make_opportunity(other_rep, account=account, name="Secret expansion")
+        opportunities.opportunity_move(
+            secret, actor=other_rep, stage=stage("proposal"), channel="web"
+        )
+        activities.activity_create(
+            actor=other_rep,
+            channel="web",
+            data={
+                "kind": "call",
+                "subject": "Private call",
+                "account": account,
+                "start_at": timezone.now(),
+            },
+        )
+    html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+    assert "Secret expansion" not in html and "Private call" not in html
+    for tab in ("opportunities", "activities", "quotes"):
+        assert (
+            "Secret expansion"
+            not in rep_client.get(f"/customers/{account.pk}/?tab={tab}").content.decode()
+        )
+    # The admin sees everything on the same page.
+    admin_html = admin_client.get(f"/customers/{account.pk}/").content.decode()
+    assert "Secret expansion" in admin_html and "Private call" in admin_html
+
+
+def test_other_workspace_account_with_the_same_id_is_not_shown(
+    alpha, beta, rep, rep_client, account_with_history
+):  # type: ignore[no-untyped-def]
+    account = account_with_history["account"]
+    with tenant_context(beta):
+        from core_crm.users.models import User
+
+        beta_admin = User.objects.order_by("pk").first()
+        Account.objects.update_or_create(
+            pk=account.pk, defaults={"name": "Beta Secret Customer", "owner": beta_admin}
+        )
+        beta_only = Account.objects.create(
+            pk=account.pk + 5000, name="Only in beta", owner=beta_admin
+        )
+    html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+    assert "Hangzhou Tea Co" in html and "Beta Secret Customer" not in html
+    assert rep_client.get(f"/customers/{beta_only.pk}/").status_code == 404
+
+
+def _count(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+@pytest.mark.parametrize(
+    "tab", ["", "?tab=contacts", "?tab=opportunities", "?tab=activities", "?tab=quotes"]
+)
+def test_query_count_does_not_grow_with_rows(alpha, rep, rep_client, catalogue, tab):  # type: ignore[no-untyped-def]  # noqa: F811
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Busy Co", owner=rep)
+
+        def add(n: int) -> None:
+            for i in range(n):
+                Contact.objects.create(
+                    first_name=f"C{i}", last_name="Zhang", account=account, owner=rep
+                )
+                opp = make_opportunity(rep, account=account, name=f"Deal {i}")
+                opportunities.opportunity_move(
+                    opp, actor=rep, stage=stage("proposal"), channel="web"
+                )
+                activities.activity_create(
+                    actor=rep,
+                    channel="web",
+                    data={
+                        "kind": "call",
+                        "subject": f"Call {i}",
+                        "account": account,
+                        "start_at": timezone.now(),
+                    },
+                )
+                quote = quote_with(rep, catalogue, opp=opp)
+                quotes.quote_send(quote, actor=rep, channel="web")
+
+        add(2)
+    url = f"/customers/{account.pk}/{tab}"
+    _count(rep_client, url)  # warm caches (content types, definitions)
+    few = _count(rep_client, url)
+    with tenant_context(alpha):
+        add(12)
+    many = _count(rep_client, url)
+    assert many == few, f"{url}: {few} queries with 2 of each, {many} with 14"
+
+
+def test_registered_tab_and_timeline_source_appear(alpha, rep_client, account_with_history):  # type: ignore[no-untyped-def]
+    """The extension point industry modules use: a tab and a timeline source registered by
+    another app show on the page."""
+    account = account_with_history["account"]
+
+    def source(acc, user, since):  # type: ignore[no-untyped-def]
+        return [
+            TimelineItem(
+                when=timezone.now() + dt.timedelta(days=1),
+                source="visits",
+                title=f"Store check at {acc.name}",
+            )
+        ]
+
+    register_timeline_source("visits", "Store visits", source)
+    register_account_tab(
+        AccountTab(key="shelf", label="Shelf share", render=lambda r, a: "<p>42 % shelf share</p>")
+    )
+    try:
+        html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+        assert timeline_titles(html)[0] == "Store check at Hangzhou Tea Co"
+        assert "Store visits" in html and 'data-testid="tab-shelf"' in html
+        assert (
+            "42 % shelf share"
+            in rep_client.get(f"/customers/{account.pk}/?tab=shelf").content.decode()
+        )
+    finally:
+        _sources.pop("visits", None)
+        _tabs.pop("shelf", None)
