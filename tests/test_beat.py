@@ -39,3 +39,21 @@ def test_purge_removes_only_expired_tokens(alpha):
     # Workspaces signed up by browser tests in this process may hold tokens of their own.
     assert purge_expired_signin_tokens() >= 1
     assert list(SigninToken.objects.filter(tenant=alpha).values_list("user_id", flat=True)) == [1]
+
+
+def test_reminders_and_quote_expiry_run_in_every_workspace(db):
+    scheduler = Scheduler.__new__(Scheduler)
+    entries = scheduler._tenant_aware_beat_schedule_to_dict(settings.CELERY_BEAT_SCHEDULE)
+    # Entries without `tenant_schemas` go to every workspace the scheduler's queryset holds
+    # (alpha and beta, never the template: test_beat_targets_customer_workspaces_...).
+    reminders = entries["activities-send-due-reminders@__all_tenants_only__"]
+    assert reminders["task"] == "core_crm.activities.tasks.send_due_reminders"
+    assert reminders["schedule"] == 60.0
+    assert reminders["options"]["headers"]["_all_tenants_only"] is True
+    expiry = entries["quotes-expire@__all_tenants_only__"]
+    assert expiry["task"] == "core_crm.quotes.tasks.expire_quotes"
+    # Every scheduled task is one the worker knows.
+    from guanxi.celery_app import app
+
+    app.loader.import_default_modules()
+    assert {e["task"] for e in entries.values()} <= set(app.tasks)

@@ -67,3 +67,95 @@ def test_a_task_for_a_vanished_tenant_refuses_instead_of_running_in_public(celer
     with pytest.raises(Exception) as raised:
         result.get(timeout=30)
     assert "queued in 'no-such-tenant' but would run in 'public'; refusing" in str(raised.value)
+
+
+@pytest.fixture
+def committed_alpha(django_db_setup, django_db_blocker):  # type: ignore[no-untyped-def]
+    """Alpha, with this test's rows committed (the worker is another process) and removed
+    afterwards."""
+    from core_crm.activities.models import Activity
+    from core_crm.customers.models import Account
+    from core_crm.notifications.models import Notification
+    from tenants.models import Tenant
+
+    with django_db_blocker.unblock():
+        tenant = Tenant.objects.get(schema_name=ALPHA.slug)
+        yield tenant
+        with tenant_context(tenant):
+            Notification.objects.filter(kind="reminder").delete()
+            Activity.objects.filter(subject__startswith="Beat reminder").delete()
+            Account.objects.filter(name="Beat reminder account").delete()
+        connection.set_schema_to_public()
+
+
+def test_beat_entry_sends_a_due_reminder_once_through_the_worker(
+    celery_worker, committed_alpha, tmp_path
+):  # type: ignore[no-untyped-def]
+    """The reminder entry of the beat schedule, sent by beat's own scheduler code, is run by the
+    worker in each workspace: nothing before the reminder time, one email and one in-app
+    notification when due, nothing the second time."""
+    import datetime as dt
+
+    from django.utils import timezone
+    from django_tenants.utils import schema_context
+
+    from core_crm.activities import services
+    from core_crm.customers.models import Account
+    from core_crm.notifications.models import Notification
+    from core_crm.users.models import User
+    from guanxi.beat import Scheduler
+    from guanxi.celery_app import app
+
+    for f in celery_worker.mail_dir.glob("*"):
+        f.unlink()
+    with tenant_context(committed_alpha):
+        owner = User.objects.get(email=ALPHA.admin_email)
+        account = Account.objects.create(name="Beat reminder account", owner=owner)
+        meeting = services.activity_create(
+            actor=owner,
+            channel="web",
+            data={
+                "kind": "meeting",
+                "subject": "Beat reminder tasting",
+                "account": account,
+                "start_at": timezone.now() + dt.timedelta(hours=2),
+                "remind_minutes_before": 15,
+            },
+        )
+    connection.set_schema_to_public()
+
+    scheduler = Scheduler(app=app, schedule_filename=str(tmp_path / "beat-schedule"), lazy=False)
+    entry = scheduler.schedule["activities-send-due-reminders@__all_tenants_only__"]
+
+    def tick_in_alpha() -> int:
+        # What Scheduler.apply_entry does for each workspace, with the result kept.
+        with schema_context(ALPHA.slug):
+            result = scheduler.apply_async(entry, advance=False)
+        return int(result.get(timeout=30))
+
+    assert tick_in_alpha() == 0  # not before: the reminder is due in 1 h 45 min
+    assert not list(celery_worker.mail_dir.glob("*.log"))
+
+    with tenant_context(committed_alpha):
+        meeting.refresh_from_db()
+        services.activity_reschedule(
+            meeting,
+            actor=owner,
+            start=timezone.now() + dt.timedelta(minutes=10),
+            end=None,
+            channel="web",
+        )
+    connection.set_schema_to_public()
+    scheduler.apply_entry(entry)  # beat's tick: the task goes to every workspace
+    messages = read_mails(celery_worker.mail_dir, 1)
+    assert tick_in_alpha() == 0  # not twice
+    time.sleep(1)  # a duplicate email, had one been queued, would have arrived by now
+    messages = read_mails(celery_worker.mail_dir, 1)
+    assert len(messages) == 1
+    assert messages[0]["To"] == ALPHA.admin_email
+    assert "Beat reminder tasting" in messages[0]["Subject"]
+    with tenant_context(committed_alpha):
+        notes = list(Notification.objects.filter(kind="reminder"))
+        assert len(notes) == 1 and notes[0].user_id == owner.pk
+        assert notes[0].emailed_at is not None
+    connection.set_schema_to_public()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from .models import Action, RecordShare, Scope, Team
 
@@ -125,9 +127,23 @@ def require_workspace_admin(actor: User, message: str) -> None:
         raise PermissionDenied(message)
 
 
+# Lower-case plurals for messages ("…does not allow creating quotes"); marked for translation.
+CREATE_OBJECTS = {
+    "account": gettext_noop("accounts"),
+    "contact": gettext_noop("contacts"),
+    "lead": gettext_noop("leads"),
+    "opportunity": gettext_noop("opportunities"),
+    "quote": gettext_noop("quotes"),
+    "activity": gettext_noop("activities"),
+}
+
+
 def require_create(user: User, object_type: str) -> None:
     if scope_for(user, object_type, Action.CREATE) != Scope.ALL:
         raise PermissionDenied(
-            f"Your role does not allow creating {object_type}s. Ask a workspace admin to "
-            f"grant the permission."
+            _(
+                "Your role does not allow creating %(objects)s. Ask a workspace admin to "
+                "grant the permission."
+            )
+            % {"objects": _(CREATE_OBJECTS.get(object_type, object_type))}
         )

@@ -1,20 +1,12 @@
 """Periodic work of activities: reminders. Beat runs `send_due_reminders` every minute in
-every customer workspace (guanxi.beat.Scheduler fans entries without `tenant_schemas` out)."""
+every customer workspace (entry "activities-send-due-reminders" of CELERY_BEAT_SCHEDULE in
+platform/guanxi/settings.py; guanxi.beat.Scheduler fans entries without `tenant_schemas` out)."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from . import services
-
-# The entry for CELERY_BEAT_SCHEDULE (platform/guanxi/settings.py).
-BEAT_SCHEDULE = {
-    "activities-send-due-reminders": {
-        "task": "core_crm.activities.tasks.send_due_reminders",
-        "schedule": 60.0,
-    },
-}
-
 
 @shared_task(name="core_crm.activities.tasks.send_due_reminders")
 def send_due_reminders() -> int:

@@ -259,6 +259,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 15 * 60,
         "tenant_schemas": ["public"],
     },
+    # Entries without `tenant_schemas` run in every customer workspace (guanxi.beat.Scheduler).
+    "activities-send-due-reminders": {
+        "task": "core_crm.activities.tasks.send_due_reminders",
+        "schedule": 60.0,
+    },
+    "quotes-expire": {
+        "task": "core_crm.quotes.tasks.expire_quotes",
+        "schedule": 60 * 60.0,
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------
@@ -372,6 +381,7 @@ SPECTACULAR_SETTINGS = {
         "ActivityKindEnum": "core_crm.activities.models.Kind",
         "NotificationKindEnum": "core_crm.notifications.models.Kind",
         "CustomerKindEnum": "core_crm.customers.models.Account.Kind",
+        "QuoteStatusEnum": "core_crm.quotes.models.QuoteStatus",
     },
 }
 
