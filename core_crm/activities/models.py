@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -193,6 +195,8 @@ class Activity(Owned):
             models.Index(fields=["owner", "start_at"]),
             models.Index(fields=["owner", "due_at"]),
             models.Index(fields=["account", "start_at"]),
+            # Global search (icontains on the subject).
+            GinIndex(OpClass(Upper("subject"), name="gin_trgm_ops"), name="activity_subject_trgm"),
             models.Index(
                 fields=["reminder_at"],
                 name="activity_reminder_pending",

@@ -8,6 +8,7 @@ from celery import shared_task
 
 from . import services
 
+
 @shared_task(name="core_crm.activities.tasks.send_due_reminders")
 def send_due_reminders() -> int:
     """Send the reminders whose time has come in this workspace, each once."""

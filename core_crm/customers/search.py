@@ -1,8 +1,11 @@
-"""Global search across accounts, contacts and leads, through record security.
+"""Global search across accounts, contacts, leads, opportunities, quotes and activities,
+through record security.
 
-Each object keeps two stored, generated columns: `search_text` (lower-cased fields plus phone
-digits, GIN trigram index) for partial words, Chinese text and phone numbers, and
-`search_vector` ('simple' full-text, GIN index) to rank whole-word matches first.
+Accounts, contacts and leads keep two stored, generated columns: `search_text` (lower-cased
+fields plus phone digits, GIN trigram index) for partial words, Chinese text and phone numbers,
+and `search_vector` ('simple' full-text, GIN index) to rank whole-word matches first.
+Opportunities (name), quotes (number, title) and activities (subject) are matched on those
+fields, case-insensitively, through trigram indexes on UPPER(field), and listed newest first.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ class SearchGroup:
     object_type: str
     slug: str
     results: list[Any]
+    label: str = ""
 
 
 def _matching(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
@@ -42,17 +46,61 @@ def _matching(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
     )
 
 
+def _sales_groups(user: User, term: str) -> list[tuple[str, str, str, QuerySet[Any]]]:
+    from django.utils.translation import gettext as _
+
+    from core_crm.activities.selectors import activity_list
+    from core_crm.quotes.selectors import quote_list
+    from core_crm.sales.selectors import opportunity_list
+
+    opportunities = (
+        opportunity_list(user)
+        .filter(name__icontains=term)
+        .select_related("account", "stage")
+        .order_by("-updated_at", "-pk")
+    )
+    quotes = (
+        quote_list(user)
+        .filter(Q(number__icontains=term) | Q(title__icontains=term))
+        .select_related("account")
+        .order_by("-created_at", "-pk")
+    )
+    activities = (
+        activity_list(user)
+        .filter(subject__icontains=term)
+        .select_related("account")
+        .order_by("-start_at", "-due_at", "-pk")
+    )
+    return [
+        ("opportunity", "opportunities", _("Opportunities"), opportunities),
+        ("quote", "quotes", _("Quotes"), quotes),
+        ("activity", "activities", _("Activities"), activities),
+    ]
+
+
 def global_search(user: User, term: str, per_type: int = 5) -> list[SearchGroup]:
     """Up to `per_type` matches of each object type the user may read, best first."""
+    from django.utils.translation import gettext as _
+
     term = term.strip()
     if len(term) < MIN_LENGTH:
         return []
     groups = [
-        ("account", "customers", selectors.account_list(user)),
-        ("contact", "contacts", selectors.contact_list(user).select_related("account")),
-        ("lead", "leads", selectors.lead_list(user)),
+        ("account", "customers", _("Accounts"), selectors.account_list(user)),
+        (
+            "contact",
+            "contacts",
+            _("Contacts"),
+            selectors.contact_list(user).select_related("account"),
+        ),
+        ("lead", "leads", _("Leads"), selectors.lead_list(user)),
     ]
-    return [
-        SearchGroup(object_type, slug, list(_matching(queryset, term)[:per_type]))
-        for object_type, slug, queryset in groups
+    found = [
+        SearchGroup(object_type, slug, list(_matching(queryset, term)[:per_type]), label)
+        for object_type, slug, label, queryset in groups
     ]
+    found += [
+        SearchGroup(object_type, slug, list(queryset[:per_type]), label)
+        for object_type, slug, label, queryset in _sales_groups(user, term)
+    ]
+    return found

@@ -902,7 +902,6 @@ def search(request: HttpRequest) -> HttpResponse:
             "q": term,
             "groups": groups,
             "too_short": 0 < len(term) < MIN_LENGTH,
-            "labels": {p.object_type: p.plural for p in PAGES.values()},
             "any": any(g.results for g in groups),
         },
     )

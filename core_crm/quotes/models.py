@@ -8,8 +8,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -259,12 +261,17 @@ class Quote(Owned):
             models.Index(fields=["account", "status"]),
             models.Index(fields=["owner", "-created_at"]),
             models.Index(fields=["status", "valid_until"]),
+            # Global search (icontains on number and title).
+            GinIndex(OpClass(Upper("number"), name="gin_trgm_ops"), name="quote_number_trgm"),
+            GinIndex(OpClass(Upper("title"), name="gin_trgm_ops"), name="quote_title_trgm"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(tax_rate__gte=0, tax_rate__lte=100), name="quote_tax_0_to_100"
             ),
-            models.CheckConstraint(condition=Q(grand_total__gte=0), name="quote_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(grand_total__gte=0), name="quote_total_not_negative"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -184,6 +186,8 @@ class Opportunity(Owned):
             models.Index(fields=["stage", "close_date"]),
             models.Index(fields=["owner", "close_date"]),
             models.Index(fields=["account"]),
+            # Global search: name__icontains is UPPER(name) LIKE UPPER(%term%).
+            GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="opportunity_name_trgm"),
         ]
         constraints = [
             models.CheckConstraint(
