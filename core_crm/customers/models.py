@@ -214,6 +214,8 @@ class Account(Owned):
     search_vector = _search_vector("name", "email", "phone", "city")
 
     class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
         ordering = ["name", "pk"]
         indexes = [
             models.Index(fields=["owner", "name"]),
@@ -271,6 +273,8 @@ class Contact(Owned):
     search_vector = _search_vector("first_name", "last_name", "email", "phone", "mobile")
 
     class Meta:
+        verbose_name = _("contact")
+        verbose_name_plural = _("contacts")
         ordering = ["last_name", "first_name", "pk"]
         indexes = [
             models.Index(fields=["owner", "last_name"]),
@@ -368,6 +372,8 @@ class Lead(Owned):
     search_vector = _search_vector("first_name", "last_name", "company", "email", "phone")
 
     class Meta:
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
         ordering = ["-created_at", "-pk"]
         indexes = [
             models.Index(fields=["owner", "status"]),
