@@ -423,15 +423,21 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("opportunity_detail", pk)
     if wants_json:
         f = Filters.from_query(request.POST)
+        f.stage = ""  # "stage" is the move's target here, not a filter: every column's figures
         queryset = apply_filters(opportunity_list(user), user, f).filter(
             pipeline_id=opp.pipeline_id
         )
+        board_totals = sum_totals(queryset)
         return JsonResponse(
             {
                 "id": opp.pk,
                 "stage": opp.stage_id,
                 "probability": opp.probability,
                 "columns": _columns_json(stage_totals(queryset)),
+                "totals": {
+                    "total": _money(board_totals["total"]),
+                    "weighted": _money(board_totals["weighted"]),
+                },
             }
         )
     messages.success(request, _("Moved to %(stage)s.") % {"stage": opp.stage.display(_language())})
