@@ -354,3 +354,17 @@ def test_a_manager_reads_their_own_notifications_page(alpha):
         assert services.notify(user, Kind.REMINDER, "Hello") is not None
     client = client_for(alpha, "helper@notes.test")
     assert "Hello" in client.get("/notifications/").content.decode()
+
+
+def test_every_workspace_page_header_has_the_bell_with_my_unread_count(
+    alpha, admin, rep, rep_client
+):
+    with tenant_context(alpha):
+        services.notify(rep, Kind.ASSIGNED, "Deal for you", actor=admin)
+        services.notify(rep, Kind.MENTION, "You were mentioned", actor=admin)
+        services.notify(admin, Kind.MENTION, "Only for the admin", actor=rep)
+    for path in ("/", "/customers/", "/opportunities/"):
+        html = rep_client.get(path).content.decode()
+        assert 'data-testid="notification-bell"' in html, path
+        badge = html.split('data-testid="notification-count"', 1)[1].split(">", 1)[0]
+        assert 'data-count="2"' in badge, path
