@@ -89,7 +89,7 @@ def render_snapshot(snap: dict[str, Any]) -> bytes:
     )
     story += [lines, Spacer(1, 5 * mm)]
     totals = snap["totals"]
-    tax_label = _("Tax (%(rate)s %%)") % {"rate": Decimal(snap["tax_rate"]).normalize()}
+    tax_label = _("Tax (%(rate)s %%)") % {"rate": f"{Decimal(snap['tax_rate']).normalize():f}"}
     sums = [
         [p(_("Subtotal")), p(_money(totals["subtotal"], currency))],
         [p(_("Discounts")), p("−" + _money(totals["discount_total"], currency))],

@@ -452,6 +452,12 @@ def next_number(today: dt.date | None = None) -> str:
     return f"Q-{year}-{seq.last:04d}"
 
 
+def _plain(value: Decimal) -> str:
+    """A percentage without trailing zeros for messages: 20.00 -> "20" (not "2E+1"), 12.50 ->
+    "12.5"."""
+    return f"{Decimal(value).normalize():f}"
+
+
 def discount_limit() -> Decimal:
     return Decimal(workspace_settings().quote_discount_limit)
 
@@ -800,13 +806,13 @@ def quote_submit(quote: Quote, *, actor: User, channel: str, comment: str = "") 
         if not needs_approval(quote):
             raise _refuse(
                 _("No discount is above %(limit)s %%; the quote can be sent without approval.")
-                % {"limit": discount_limit().normalize()}
+                % {"limit": _plain(discount_limit())}
             )
         _status(quote, QuoteStatus.IN_REVIEW, actor, channel, submitted_at=timezone.now())
         _event(quote, QuoteEvent.Kind.SUBMITTED, actor, comment)
         title = _("Approve quote %(number)s (discount %(discount)s %%)") % {
             "number": quote.number,
-            "discount": quote.max_discount.normalize(),
+            "discount": _plain(quote.max_discount),
         }
         for person in approvers(quote):
             notify(
@@ -888,7 +894,7 @@ def send_blockers(quote: Quote) -> list[str]:
                 "A discount of %(discount)s %% is above the limit of %(limit)s %%: submit the "
                 "quote for approval first."
             )
-            % {"discount": quote.max_discount.normalize(), "limit": discount_limit().normalize()}
+            % {"discount": _plain(quote.max_discount), "limit": _plain(discount_limit())}
         )
     return reasons
 

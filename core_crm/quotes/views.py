@@ -557,10 +557,15 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "quotes/quote_edit.html", {"form": form, "quote": quote})
 
 
-def _report(request: HttpRequest, exc: ValidationError) -> None:
-    for field_errors in exc.message_dict.values():
+def _report(
+    request: HttpRequest, exc: ValidationError, fields: dict[str, forms.Field] | None = None
+) -> None:
+    """A service's errors as messages, each prefixed with its field's label when `fields`
+    (a form's fields) has it."""
+    for name, field_errors in exc.message_dict.items():
+        field = (fields or {}).get(name)
         for message in field_errors:
-            messages.error(request, message)
+            messages.error(request, f"{field.label}: {message}" if field else message)
 
 
 @login_required
@@ -592,7 +597,7 @@ def quote_line(request: HttpRequest, pk: int, line_pk: int | None = None) -> Htt
             services.quote_line_save(quote, actor=actor, data=data, channel="web", line=line)
             messages.success(request, _("Line saved.") if line else _("Line added."))
     except ValidationError as exc:
-        _report(request, exc)
+        _report(request, exc, LineForm.base_fields)
     except PermissionDenied as exc:
         raise _forbid(exc) from exc
     return redirect("quote_detail", pk=quote.pk)

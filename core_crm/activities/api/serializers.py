@@ -32,7 +32,11 @@ class ActivitySerializer(serializers.ModelSerializer[Activity]):
     participants = serializers.PrimaryKeyRelatedField(
         many=True, required=False, queryset=User.objects.filter(is_active=True)
     )
-    contact_participants = VisibleRelatedField(_visible(Contact, "contact"), many=True)
+    # With many=True, DRF builds the list field from the arguments given here, before
+    # VisibleRelatedField's own defaults apply: say "not required" explicitly.
+    contact_participants = VisibleRelatedField(
+        _visible(Contact, "contact"), many=True, required=False
+    )
     plan = serializers.PrimaryKeyRelatedField(
         required=False, allow_null=True, queryset=FollowUpPlan.objects.all()
     )
