@@ -386,7 +386,8 @@ class LeadViewSet(LeadConversionMixin, RecordViewSet):
 
 
 class SearchView(APIView):
-    """Accounts, contacts and leads matching `q` (partial words, Chinese, phone digits), up
+    """Accounts, contacts and leads matching `q` (partial words, Chinese, phone digits), and
+    opportunities (name), quotes (number, title) and activities (subject) containing it, up
     to `limit` (default 10, at most 50) of each type the caller may read."""
 
     @extend_schema(
@@ -404,10 +405,17 @@ class SearchView(APIView):
         except ValueError:
             raise ValidationError({"limit": ["A whole number from 1 to 50."]}) from None
         term = request.query_params.get("q", "")
+        from core_crm.activities.api.serializers import ActivitySerializer
+        from core_crm.quotes.api_serializers import QuoteSerializer
+        from core_crm.sales.api import OpportunitySerializer
+
         serializers_by_type: dict[str, Any] = {
             "account": AccountSerializer,
             "contact": ContactSerializer,
             "lead": LeadSerializer,
+            "opportunity": OpportunitySerializer,
+            "quote": QuoteSerializer,
+            "activity": ActivitySerializer,
         }
         groups = global_search(cast(User, request.user), term, per_type=limit)
         return Response(

@@ -382,6 +382,7 @@ SPECTACULAR_SETTINGS = {
         "NotificationKindEnum": "core_crm.notifications.models.Kind",
         "CustomerKindEnum": "core_crm.customers.models.Account.Kind",
         "QuoteStatusEnum": "core_crm.quotes.models.QuoteStatus",
+        "PeriodKindEnum": "core_crm.forecast.models.PeriodKind",
     },
 }
 
