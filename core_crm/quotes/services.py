@@ -374,8 +374,17 @@ def line_item_save(
                     % {"name": other.first().price_book.name}  # type: ignore[union-attr]
                 ]
         price = None
+        # Only a new item, or a changed product or book, takes the book's current price; the
+        # quantity or discount of an item whose product was retired can still change.
+        repriced = (
+            item is None
+            or (product is not None and product.pk != item.product_id)
+            or (book is not None and book.pk != item.price_book_id)
+        )
         if product is None:
             errors["product"] = [_("Choose a product.")]
+        elif not repriced:
+            price = item.list_price if item is not None else None
         elif book is not None and "price_book" not in errors:
             price = book_price(book, product)
             if price is None:
@@ -560,7 +569,17 @@ def _lock(quote: Quote) -> Quote:
     return Quote.objects.select_for_update().get(pk=quote.pk)
 
 
-def _clean_header(quote: Quote, data: dict[str, Any], errors: dict[str, list[str]]) -> None:
+def _clean_header(
+    quote: Quote,
+    data: dict[str, Any],
+    errors: dict[str, list[str]],
+    *,
+    actor: User,
+    line_book: PriceBook | None = None,
+) -> None:
+    """Check and set the header fields given in `data`. The contact must be one of the
+    account's that the actor may read; the price book must match the quote's currency and,
+    when the quote's lines come from a book (`line_book`), be that book."""
     if "title" in data:
         quote.title = str(data["title"] or "").strip()
         if not quote.title:
@@ -588,7 +607,10 @@ def _clean_header(quote: Quote, data: dict[str, Any], errors: dict[str, list[str
             contact = Contact.objects.filter(pk=contact).first()
             if contact is None:
                 errors.setdefault("contact", []).append(_("Choose a contact."))
-        if contact is not None and contact.account_id not in (None, quote.account_id):
+        if contact is not None and (
+            contact.account_id not in (None, quote.account_id)
+            or not can(actor, Action.READ, contact, "contact")
+        ):
             errors.setdefault("contact", []).append(
                 _("Choose a contact of %(account)s.") % {"account": quote.account}
             )
@@ -603,6 +625,11 @@ def _clean_header(quote: Quote, data: dict[str, Any], errors: dict[str, list[str
         elif book is not None and not book.is_active and book.pk != quote.price_book_id:
             errors.setdefault("price_book", []).append(
                 _("This price book is retired; choose a current one.")
+            )
+        elif line_book is not None and book is not None and book.pk != line_book.pk:
+            errors.setdefault("price_book", []).append(
+                _("The products come from “%(name)s”; the quote uses the same price book.")
+                % {"name": line_book.name}
             )
         quote.price_book = book
 
@@ -646,7 +673,7 @@ def quote_create(
             valid_until=timezone.localdate() + dt.timedelta(days=settings.quote_validity_days),
         )
         errors: dict[str, list[str]] = {}
-        _clean_header(quote, data, errors)
+        _clean_header(quote, data, errors, actor=actor, line_book=items[0].price_book if items else None)
         if errors:
             raise ValidationError(errors)
         quote.number = next_number()
@@ -686,7 +713,7 @@ def quote_update(quote: Quote, *, actor: User, data: dict[str, Any], channel: st
         _editable(quote)
         before = snapshot(quote, QUOTE_FIELDS)
         errors: dict[str, list[str]] = {}
-        _clean_header(quote, data, errors)
+        _clean_header(quote, data, errors, actor=actor)
         if errors:
             raise ValidationError(errors)
         changes = diff(before, snapshot(quote, QUOTE_FIELDS))

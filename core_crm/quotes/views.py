@@ -374,9 +374,18 @@ def opportunity_product_change(request: HttpRequest, pk: int, item_pk: int) -> H
                 actor=actor,
                 channel="web",
                 item=item,
+                # Only what was sent changes; an emptied discount box means no discount.
                 data={
-                    "quantity": request.POST.get("quantity"),
-                    "discount_percent": request.POST.get("discount_percent") or "0",
+                    **(
+                        {"quantity": request.POST["quantity"]}
+                        if "quantity" in request.POST
+                        else {}
+                    ),
+                    **(
+                        {"discount_percent": request.POST["discount_percent"] or "0"}
+                        if "discount_percent" in request.POST
+                        else {}
+                    ),
                 },
             )
             messages.success(request, _("Product changed."))

@@ -27,11 +27,17 @@ def test_only_admins_keep_the_catalogue_and_codes_are_unique(alpha, admin, rep, 
         with pytest.raises(PermissionDenied):
             services.product_save(actor=rep, data={"code": "X", "name": "X"}, channel="web")
         with pytest.raises(ValidationError) as exc:
-            services.product_save(actor=admin, data={"code": "p-100", "name": "Copy"}, channel="web")
+            services.product_save(
+                actor=admin, data={"code": "p-100", "name": "Copy"}, channel="web"
+            )
         assert "code" in exc.value.message_dict
         with pytest.raises(ValidationError) as exc:
             services.price_set(
-                actor=admin, book=catalogue.standard, product=catalogue.pump, unit_price="-1", channel="web"
+                actor=admin,
+                book=catalogue.standard,
+                product=catalogue.pump,
+                unit_price="-1",
+                channel="web",
             )
         assert "unit_price" in exc.value.message_dict
 
@@ -39,12 +45,16 @@ def test_only_admins_keep_the_catalogue_and_codes_are_unique(alpha, admin, rep, 
 def test_one_standard_price_book_and_known_currencies(alpha, admin, catalogue):
     with tenant_context(alpha):
         other = services.price_book_save(
-            actor=admin, data={"name": "Partners", "currency": "cny", "is_standard": True}, channel="web"
+            actor=admin,
+            data={"name": "Partners", "currency": "cny", "is_standard": True},
+            channel="web",
         )
         assert other.currency == "CNY"
         assert list(PriceBook.objects.filter(is_standard=True)) == [other]
         with pytest.raises(ValidationError) as exc:
-            services.price_book_save(actor=admin, data={"name": "Moon", "currency": "XYZ"}, channel="web")
+            services.price_book_save(
+                actor=admin, data={"name": "Moon", "currency": "XYZ"}, channel="web"
+            )
         assert "currency" in exc.value.message_dict
 
 
@@ -54,7 +64,12 @@ def test_line_items_set_the_opportunity_amount_in_its_currency(alpha, rep, catal
         services.line_item_save(
             opp,
             actor=rep,
-            data={"price_book": catalogue.standard, "product": catalogue.pump, "quantity": "2", "discount_percent": "10"},
+            data={
+                "price_book": catalogue.standard,
+                "product": catalogue.pump,
+                "quantity": "2",
+                "discount_percent": "10",
+            },
             channel="web",
         )
         item = services.line_item_save(
@@ -68,7 +83,10 @@ def test_line_items_set_the_opportunity_amount_in_its_currency(alpha, rep, catal
         assert opp.amount_base == opp.amount
         with pytest.raises(ValidationError) as exc:
             services.line_item_save(
-                opp, actor=rep, data={"price_book": catalogue.usd, "product": catalogue.pump}, channel="web"
+                opp,
+                actor=rep,
+                data={"price_book": catalogue.usd, "product": catalogue.pump},
+                channel="web",
             )
         assert "USD" in exc.value.message_dict["price_book"][0]
         services.line_item_delete(item, actor=rep, channel="web")
@@ -81,7 +99,10 @@ def test_product_without_a_price_in_the_book_is_refused(alpha, admin, rep, catal
         opp = make_opportunity(rep, currency="USD")
         with pytest.raises(ValidationError) as exc:
             services.line_item_save(
-                opp, actor=rep, data={"price_book": catalogue.usd, "product": catalogue.valve}, channel="web"
+                opp,
+                actor=rep,
+                data={"price_book": catalogue.usd, "product": catalogue.valve},
+                channel="web",
             )
         assert "no active price" in exc.value.message_dict["product"][0]
 
@@ -93,7 +114,12 @@ def test_a_new_quote_takes_number_defaults_and_the_opportunitys_products(alpha, 
         services.line_item_save(
             opp,
             actor=rep,
-            data={"price_book": catalogue.standard, "product": catalogue.valve, "quantity": "10", "discount_percent": "5"},
+            data={
+                "price_book": catalogue.standard,
+                "product": catalogue.valve,
+                "quantity": "10",
+                "discount_percent": "5",
+            },
             channel="web",
         )
         first = services.quote_create(opp, actor=rep, channel="web")
@@ -103,11 +129,16 @@ def test_a_new_quote_takes_number_defaults_and_the_opportunitys_products(alpha, 
         assert int(second.number[-4:]) == int(first.number[-4:]) + 1
         assert first.owner == rep and first.status == "draft"
         assert first.tax_rate == settings.default_tax_rate
-        assert first.valid_until == timezone.localdate() + dt.timedelta(days=settings.quote_validity_days)
+        assert first.valid_until == timezone.localdate() + dt.timedelta(
+            days=settings.quote_validity_days
+        )
         assert first.lines.get().net == Decimal("8079.75")
         # 8505.00 gross, 425.25 discount, 13 % tax of 8079.75 = 1050.3675 → 1050.37
         assert (first.subtotal, first.discount_total, first.tax_total, first.grand_total) == (
-            Decimal("8505.00"), Decimal("425.25"), Decimal("1050.37"), Decimal("9130.12"),
+            Decimal("8505.00"),
+            Decimal("425.25"),
+            Decimal("1050.37"),
+            Decimal("9130.12"),
         )
         assert AuditEntry.objects.filter(object_id=first.pk, kind="create").exists()
 
@@ -119,7 +150,9 @@ def test_quoting_needs_reading_the_opportunity(alpha, rep, other_rep, catalogue)
             services.quote_create(theirs, actor=rep, channel="web")
 
 
-def test_above_the_limit_the_quote_cannot_be_sent_until_a_manager_approves(alpha, rep, manager, catalogue):
+def test_above_the_limit_the_quote_cannot_be_sent_until_a_manager_approves(
+    alpha, rep, manager, catalogue
+):
     with tenant_context(alpha):
         quote = quote_with(rep, catalogue, discount="20")
         assert services.needs_approval(quote)
@@ -183,11 +216,15 @@ def test_editing_approved_prices_sends_the_quote_back_to_draft(alpha, rep, manag
         quote = quote_with(rep, catalogue, discount="25")
         services.quote_submit(quote, actor=rep, channel="web")
         services.quote_approve(quote, actor=manager, channel="web")
-        services.quote_update(quote, actor=rep, data={"terms": "Delivery in 4 weeks"}, channel="web")
+        services.quote_update(
+            quote, actor=rep, data={"terms": "Delivery in 4 weeks"}, channel="web"
+        )
         quote.refresh_from_db()
         assert quote.status == "approved"  # terms are not prices
         line = quote.lines.get()
-        services.quote_line_save(quote, actor=rep, line=line, data={"discount_percent": "26"}, channel="web")
+        services.quote_line_save(
+            quote, actor=rep, line=line, data={"discount_percent": "26"}, channel="web"
+        )
         quote.refresh_from_db()
         assert quote.status == "draft" and services.needs_approval(quote)
         with pytest.raises(ValidationError):
@@ -230,7 +267,9 @@ def test_open_quotes_past_their_validity_expire(alpha, rep, catalogue):
         old = quote_with(rep, catalogue)
         services.quote_send(old, actor=rep, channel="web")
         fresh = quote_with(rep, catalogue)
-        Quote.objects.filter(pk=old.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=1))
+        Quote.objects.filter(pk=old.pk).update(
+            valid_until=timezone.localdate() - dt.timedelta(days=1)
+        )
         assert services.expire_quotes() == 1
         old.refresh_from_db()
         fresh.refresh_from_db()
@@ -244,13 +283,17 @@ def test_expire_task_runs_in_the_workspace(alpha, rep, catalogue, eager_celery):
 
     with tenant_context(alpha):
         quote = quote_with(rep, catalogue)
-        Quote.objects.filter(pk=quote.pk).update(valid_until=timezone.localdate() - dt.timedelta(days=3))
+        Quote.objects.filter(pk=quote.pk).update(
+            valid_until=timezone.localdate() - dt.timedelta(days=3)
+        )
         expire_quotes_task.delay()
         quote.refresh_from_db()
         assert quote.status == "expired"
 
 
-def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(alpha, rep, other_rep, catalogue):
+def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(
+    alpha, rep, other_rep, catalogue
+):
     with tenant_context(alpha):
         mine = quote_with(rep, catalogue)
         account = mine.account
@@ -258,6 +301,97 @@ def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(alpha, re
         theirs = quote_with(other_rep, catalogue, opp=theirs_opp)
         unrelated_opp = make_opportunity(other_rep, account=account, currency="CNY")
         unrelated = services.quote_create(unrelated_opp, actor=other_rep, channel="web")
-        services.quote_line_save(unrelated, actor=other_rep, data={"product": catalogue.valve}, channel="web")
+        services.quote_line_save(
+            unrelated, actor=other_rep, data={"product": catalogue.valve}, channel="web"
+        )
         assert services.overlapping_quotes(mine) == [theirs]
         assert Opportunity.objects.filter(account=account).count() == 3
+
+
+def test_an_item_whose_price_was_removed_keeps_its_price_and_can_still_change(
+    alpha, admin, rep, catalogue
+):
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, name="Old pumps", currency="CNY", amount=1)
+        item = services.line_item_save(
+            opp,
+            actor=rep,
+            data={"price_book": catalogue.standard, "product": catalogue.pump, "quantity": "1"},
+            channel="web",
+        )
+        entry = catalogue.standard.entries.get(product=catalogue.pump)
+        services.price_remove(actor=admin, entry=entry, channel="web")
+        item = services.line_item_save(
+            opp, actor=rep, data={"quantity": "3"}, channel="web", item=item
+        )
+        assert (item.quantity, item.list_price, item.net) == (
+            Decimal("3"),
+            Decimal("12000.00"),
+            Decimal("36000.00"),
+        )
+        # Choosing the product again on a new item is refused: it has no price now.
+        with pytest.raises(ValidationError) as exc:
+            services.line_item_save(
+                opp,
+                actor=rep,
+                data={"price_book": catalogue.standard, "product": catalogue.pump},
+                channel="web",
+            )
+        assert "no active price" in exc.value.message_dict["product"][0]
+
+
+def test_a_quote_takes_only_a_contact_the_author_can_read(alpha, admin, rep, catalogue):
+    from core_crm.customers.models import Account, Contact
+
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Shared Co", owner=rep)
+        hidden = Contact.objects.create(
+            first_name="Secret", last_name="Buyer", account=account, owner=admin
+        )
+        mine = Contact.objects.create(
+            first_name="Open", last_name="Buyer", account=account, owner=rep
+        )
+        opp = make_opportunity(rep, account=account, currency="CNY")
+        with pytest.raises(ValidationError) as exc:
+            services.quote_create(opp, actor=rep, channel="web", data={"contact": hidden.pk})
+        assert "contact" in exc.value.message_dict
+        assert not Quote.objects.filter(opportunity=opp).exists()
+        quote = services.quote_create(opp, actor=rep, channel="web", data={"contact": mine.pk})
+        assert quote.contact == mine
+
+
+def test_a_quote_uses_the_price_book_of_the_opportunitys_products(alpha, admin, rep, catalogue):
+    with tenant_context(alpha):
+        other_book = services.price_book_save(
+            actor=admin, data={"name": "Distributors", "currency": "CNY"}, channel="web"
+        )
+        opp = make_opportunity(rep, currency="CNY")
+        services.line_item_save(
+            opp,
+            actor=rep,
+            data={"price_book": catalogue.standard, "product": catalogue.valve},
+            channel="web",
+        )
+        with pytest.raises(ValidationError) as exc:
+            services.quote_create(opp, actor=rep, channel="web", data={"price_book": other_book})
+        assert "Standard" in exc.value.message_dict["price_book"][0]
+        assert services.quote_create(opp, actor=rep, channel="web").price_book == catalogue.standard
+
+
+def test_changing_the_quantity_on_the_page_keeps_the_discount(alpha, rep, rep_client, catalogue):
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, currency="CNY")
+        item = services.line_item_save(
+            opp,
+            actor=rep,
+            data={
+                "price_book": catalogue.standard,
+                "product": catalogue.valve,
+                "discount_percent": "7.5",
+            },
+            channel="web",
+        )
+    rep_client.post(f"/opportunities/{opp.pk}/products/{item.pk}/", {"quantity": "4"})
+    with tenant_context(alpha):
+        item.refresh_from_db()
+        assert (item.quantity, item.discount_percent) == (Decimal("4"), Decimal("7.5"))
