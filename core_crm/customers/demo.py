@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from core_crm.access.models import Role, Team
+from core_crm.sales.demo import seed_sales_demo
 from core_crm.users.models import User
 
 from .models import Account, Contact, Lead, PicklistValue, Tag
@@ -132,9 +133,11 @@ PEOPLE = [
 
 
 def seed_demo_data(*, password: str, accounts: int = 300, seed: int = 2026) -> bool:
-    """Fill the current (demo) workspace once; returns False if it already has accounts."""
+    """Fill the current (demo) workspace once, then its sales side (an opportunity for every
+    two accounts); returns False if there was nothing to add. A demo workspace made before
+    the sales side existed gets its sales data on the next run."""
     if Account.objects.exists():
-        return False
+        return seed_sales_demo(seed=seed, opportunities=max(1, accounts // 2))
     rng = random.Random(seed)
     with transaction.atomic():
         roles = {role.key: role for role in Role.objects.all()}
@@ -251,4 +254,5 @@ def seed_demo_data(*, password: str, accounts: int = 300, seed: int = 2026) -> b
             account.tags.add(rng.choice(tags))
         for lead in created_leads[::5]:
             lead.tags.add(tags[0])
+        seed_sales_demo(seed=seed, opportunities=max(1, accounts // 2))
     return True
