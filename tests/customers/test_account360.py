@@ -259,3 +259,16 @@ def test_registered_tab_and_timeline_source_appear(alpha, rep_client, account_wi
     finally:
         _sources.pop("visits", None)
         _tabs.pop("shelf", None)
+
+
+def test_account_page_speaks_chinese(alpha, rep_client, account_with_history):  # type: ignore[no-untyped-def]
+    from django.utils import translation
+
+    account = account_with_history["account"]
+    rep_client.cookies["django_language"] = "zh-hans"
+    html = rep_client.get(
+        f"/customers/{account.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans"
+    ).content.decode()
+    translation.activate("en")
+    for words in ("时间线", "价值等级", "在途商机", "今年赢单", "未结报价", "联系人", "商机"):
+        assert words in html, words
