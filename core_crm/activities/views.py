@@ -97,7 +97,10 @@ class DateTimeInput(forms.DateTimeInput):
 
     def format_value(self, value: Any) -> str | None:
         if isinstance(value, dt.datetime):
-            return timezone.localtime(value).strftime("%Y-%m-%dT%H:%M")
+            # The form field has already made an initial value naive in the current time zone.
+            if timezone.is_aware(value):
+                value = timezone.localtime(value)
+            return value.strftime("%Y-%m-%dT%H:%M")
         return super().format_value(value)
 
 

@@ -146,11 +146,17 @@ def drill_down_page(request: HttpRequest) -> HttpResponse:
     total = sum((o.amount_base for o in page.object_list), Decimal(0))
     from core_crm.sales.currency import base_currency
 
+    # Name the person or team only when they are in the viewer's scope: an id of another team
+    # must read like one that does not exist (the rows are empty either way).
+    scope = selectors.resolve_scope(viewer, request.GET.get("scope"))
     who = ""
     if owner_id := _int(request.GET.get("owner")):
-        who = str(User.objects.filter(pk=owner_id).first() or "")
+        people = User.objects.filter(pk=owner_id)
+        if scope.key != "all":  # everyone's includes people who left since
+            people = people.filter(pk__in=[u.pk for u in scope.users])
+        who = str(people.first() or "")
     elif team_id := _int(request.GET.get("team")):
-        who = str(Team.objects.filter(pk=team_id).first() or "")
+        who = next((str(t) for t in scope.teams if t.pk == team_id), "")
     back = "/forecast/?" + urlencode(
         {"period": period.key, "scope": request.GET.get("scope") or ""}
     )

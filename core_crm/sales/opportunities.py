@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -391,7 +392,16 @@ def opportunity_delete(opp: Opportunity, *, actor: User, channel: str) -> None:
             channel=channel,
             changes=_state(opp),
         )
-        opp.delete()
+        try:
+            opp.delete()
+        except ProtectedError as exc:  # its quotes keep it (Quote.opportunity is PROTECT)
+            raise ValidationError(
+                {
+                    "opportunity": [
+                        _("This opportunity has quotes, so it cannot be deleted. Mark it lost.")
+                    ]
+                }
+            ) from exc
 
 
 def _require_edit(actor: User, opp: Opportunity) -> None:
