@@ -112,9 +112,9 @@ def test_board_columns_and_move_json_sum_in_the_base_currency(alpha, rep_client,
         "3 opportunities · total 13,298.55 CNY · weighted 10,328.91 CNY"
     )
     negotiation = part(board, "column-negotiation", "</header>")
-    assert negotiation.endswith("2 · 11,878.55 CNY · weighted 8,908.91")
+    assert negotiation.endswith("2 · 11,878.55 CNY · weighted 8,908.91 CNY")
     won = part(board, "column-won", "</header>")
-    assert won.endswith("1 · 1,420.00 CNY · weighted 1,420.00")
+    assert won.endswith("1 · 1,420.00 CNY · weighted 1,420.00 CNY")
 
     with tenant_context(alpha):
         negotiation_stage, proposal = stage("negotiation"), stage("proposal")
