@@ -231,8 +231,7 @@ def forecast(viewer: User, period: Period, scope_key: str | None) -> Forecast:
         opportunities = opportunities.filter(owner_id__in=user_ids)
     sums = {
         row["owner_id"]: row
-        for row in opportunities.values("owner_id")
-        .annotate(
+        for row in opportunities.values("owner_id").annotate(
             **{name: _money("amount_base", filter=cond) for name, cond in COLUMN_FILTERS.items()}
         )
     }
@@ -293,10 +292,8 @@ def drill_down(
         opportunities = opportunities.filter(owner_id=owner)
     if team is not None:
         opportunities = opportunities.filter(owner_id__in=scope.members.get(team, []))
-    return (
-        opportunities
-        .select_related("owner", "account", "stage", "pipeline")
-        .order_by("close_date", "pk")
+    return opportunities.select_related("owner", "account", "stage", "pipeline").order_by(
+        "close_date", "pk"
     )
 
 

@@ -139,9 +139,7 @@ def drill_down_page(request: HttpRequest) -> HttpResponse:
             team=_int(request.GET.get("team")),
         )
     except ValidationError as exc:
-        return render(
-            request, "forecast/drill_down.html", {"errors": exc.message_dict}, status=400
-        )
+        return render(request, "forecast/drill_down.html", {"errors": exc.message_dict}, status=400)
     page = Paginator(rows, 100).get_page(request.GET.get("page"))
     total = sum((o.amount_base for o in page.object_list), Decimal(0))
     from core_crm.sales.currency import base_currency
@@ -371,5 +369,3 @@ def win_loss_page(request: HttpRequest) -> HttpResponse:
         },
         status=400 if errors else 200,
     )
-
-

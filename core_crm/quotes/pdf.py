@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from decimal import Decimal
 from typing import Any
+from xml.sax.saxutils import escape
 
 from django.utils.translation import gettext as _
 from reportlab.lib import colors
@@ -15,7 +16,6 @@ from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
-from xml.sax.saxutils import escape
 
 FONT = "STSong-Light"
 _registered = False
@@ -71,13 +71,18 @@ def render_snapshot(snap: dict[str, Any]) -> bytes:
             [
                 p(line["position"], cell),
                 p(item, cell),
-                p(f"{Decimal(line['quantity']).normalize():f} {line.get('unit') or ''}".strip(), cell),
+                p(
+                    f"{Decimal(line['quantity']).normalize():f} {line.get('unit') or ''}".strip(),
+                    cell,
+                ),
                 p(_money(line["list_price"]), cell),
                 p(f"{Decimal(line['discount_percent']).normalize():f} %", cell),
                 p(_money(line["net"]), cell),
             ]
         )
-    lines = Table(rows, colWidths=[8 * mm, 70 * mm, 20 * mm, 26 * mm, 18 * mm, 28 * mm], repeatRows=1)
+    lines = Table(
+        rows, colWidths=[8 * mm, 70 * mm, 20 * mm, 26 * mm, 18 * mm, 28 * mm], repeatRows=1
+    )
     lines.setStyle(
         TableStyle(
             [

@@ -51,8 +51,7 @@ def approval_inbox(user: User) -> QuerySet[Quote]:
 
 def is_approver(user: User) -> bool:
     return user.is_active and (
-        user.is_workspace_admin
-        or scope_for(user, "quote", Action.EDIT) in (Scope.TEAM, Scope.ALL)
+        user.is_workspace_admin or scope_for(user, "quote", Action.EDIT) in (Scope.TEAM, Scope.ALL)
     )
 
 

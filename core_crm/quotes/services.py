@@ -87,7 +87,9 @@ def _decimal(
         errors.setdefault(name, []).append(message % {"low": low})
         return None
     if high is not None and value > high:
-        errors.setdefault(name, []).append(_("Enter a number of at most %(high)s.") % {"high": high})
+        errors.setdefault(name, []).append(
+            _("Enter a number of at most %(high)s.") % {"high": high}
+        )
         return None
     if value.as_tuple().exponent < -2:  # type: ignore[operator]
         errors.setdefault(name, []).append(_("Use at most two decimal places."))
@@ -105,7 +107,9 @@ def _full_clean(obj: Model, errors: dict[str, list[str]], exclude: list[str] | N
         raise ValidationError(errors)
 
 
-def _audit_update(obj: Model, before: dict[str, Any], fields: list[str], actor: User, channel: str) -> None:
+def _audit_update(
+    obj: Model, before: dict[str, Any], fields: list[str], actor: User, channel: str
+) -> None:
     changes = diff(before, snapshot(obj, fields))
     if changes:
         audit(obj=obj, kind=AuditEntry.Kind.UPDATE, actor=actor, channel=channel, changes=changes)
@@ -233,7 +237,12 @@ def price_book_save(
                 _("The standard price book stays active; make another book standard first.")
             )
         name = (book.name or "").strip()
-        if PriceBook.objects.filter(name__iexact=name).exclude(pk=book.pk).exclude(name=name).exists():
+        if (
+            PriceBook.objects.filter(name__iexact=name)
+            .exclude(pk=book.pk)
+            .exclude(name=name)
+            .exists()
+        ):
             errors.setdefault("name", []).append(_("Another price book has this name."))
 
     book._check = check  # type: ignore[attr-defined]
@@ -299,7 +308,14 @@ def book_price(book: PriceBook, product: Product | None) -> Decimal | None:
 
 # --- opportunity line items -------------------------------------------------------------------
 
-LINE_ITEM_FIELDS = ["product", "price_book", "quantity", "list_price", "discount_percent", "description"]
+LINE_ITEM_FIELDS = [
+    "product",
+    "price_book",
+    "quantity",
+    "list_price",
+    "discount_percent",
+    "description",
+]
 
 
 def _require_edit_opportunity(actor: User, opp: Opportunity) -> None:
@@ -397,7 +413,9 @@ def line_item_save(
             raise ValidationError(errors)
         creating = item is None
         if item is None:
-            position = (opp.line_items.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+            position = (
+                opp.line_items.order_by("-position").values_list("position", flat=True).first() or 0
+            ) + 1
             item = OpportunityLineItem(opportunity=opp, position=position)
             before: dict[str, Any] = {}
         else:
@@ -506,7 +524,9 @@ def _refuse(message: str) -> ValidationError:
     return ValidationError({"status": [message]})
 
 
-def _event(quote: Quote, kind: str, actor: User | None, comment: str = "", version: int | None = None) -> QuoteEvent:
+def _event(
+    quote: Quote, kind: str, actor: User | None, comment: str = "", version: int | None = None
+) -> QuoteEvent:
     return QuoteEvent.objects.create(
         quote=quote, kind=kind, actor=actor, comment=comment[:1000], version=version
     )
@@ -658,9 +678,11 @@ def quote_create(
         items = list(opportunity.line_items.select_related("price_book", "product"))
         book = items[0].price_book if items else None
         if book is None:
-            book = PriceBook.objects.filter(
-                is_active=True, currency=opportunity.currency
-            ).order_by("-is_standard", "name").first()
+            book = (
+                PriceBook.objects.filter(is_active=True, currency=opportunity.currency)
+                .order_by("-is_standard", "name")
+                .first()
+            )
         quote = Quote(
             owner=owner,
             opportunity=opportunity,
@@ -673,7 +695,9 @@ def quote_create(
             valid_until=timezone.localdate() + dt.timedelta(days=settings.quote_validity_days),
         )
         errors: dict[str, list[str]] = {}
-        _clean_header(quote, data, errors, actor=actor, line_book=items[0].price_book if items else None)
+        _clean_header(
+            quote, data, errors, actor=actor, line_book=items[0].price_book if items else None
+        )
         if errors:
             raise ValidationError(errors)
         quote.number = next_number()
@@ -684,7 +708,9 @@ def quote_create(
                 quote=quote,
                 position=i,
                 product=item.product,
-                description=item.description or item.product.name if item.product else item.description,
+                description=item.description or item.product.name
+                if item.product
+                else item.description,
                 quantity=item.quantity,
                 list_price=item.list_price,
                 discount_percent=item.discount_percent,
@@ -697,7 +723,16 @@ def quote_create(
         _event(quote, QuoteEvent.Kind.CREATED, actor)
         _created(
             quote,
-            ["number", "title", "opportunity", "owner", "currency", "tax_rate", "valid_until", "grand_total"],
+            [
+                "number",
+                "title",
+                "opportunity",
+                "owner",
+                "currency",
+                "tax_rate",
+                "valid_until",
+                "grand_total",
+            ],
             actor,
             channel,
         )
@@ -739,7 +774,7 @@ def quote_line_save(
         quote = _lock(quote)
         _editable(quote)
         errors: dict[str, list[str]] = {}
-        product: Product | None = data["product"] if "product" in data else (line.product if line else None)
+        product: Product | None = data.get("product", line.product if line else None)
         price: Decimal | None = None
         product_changed = line is None or (product.pk if product else None) != line.product_id
         if product is not None and product_changed:
@@ -772,7 +807,9 @@ def quote_line_save(
         assert quantity is not None and discount is not None
         creating = line is None
         if line is None:
-            position = (quote.lines.order_by("-position").values_list("position", flat=True).first() or 0) + 1
+            position = (
+                quote.lines.order_by("-position").values_list("position", flat=True).first() or 0
+            ) + 1
             line = QuoteLine(quote=quote, position=position)
             before: dict[str, Any] = {}
         else:
@@ -981,7 +1018,9 @@ def quote_send(quote: Quote, *, actor: User, channel: str) -> QuoteVersion:
         reasons = send_blockers(quote)
         if reasons:
             raise _refuse(" ".join(reasons))
-        number = (quote.versions.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+        number = (
+            quote.versions.order_by("-number").values_list("number", flat=True).first() or 0
+        ) + 1
         now = timezone.now()
         snap = quote_snapshot(quote)
         snap["version"] = number

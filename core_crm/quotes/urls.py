@@ -28,7 +28,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="quote_version_pdf",
     ),
     path("opportunities/<int:pk>/quotes/new/", views.quote_new, name="quote_new"),
-    path("opportunities/<int:pk>/products/", views.opportunity_products, name="opportunity_products"),
+    path(
+        "opportunities/<int:pk>/products/", views.opportunity_products, name="opportunity_products"
+    ),
     path(
         "opportunities/<int:pk>/products/<int:item_pk>/",
         views.opportunity_product_change,

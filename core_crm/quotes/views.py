@@ -159,9 +159,7 @@ class LineForm(forms.Form):
     )
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
     quantity = forms.DecimalField(label=_("Quantity"), initial=1, decimal_places=2)
-    list_price = forms.DecimalField(
-        label=_("List price"), required=False, decimal_places=2
-    )
+    list_price = forms.DecimalField(label=_("List price"), required=False, decimal_places=2)
     discount_percent = forms.DecimalField(
         label=_("Discount (%)"), initial=0, required=False, decimal_places=2
     )
@@ -377,9 +375,7 @@ def opportunity_product_change(request: HttpRequest, pk: int, item_pk: int) -> H
                 # Only what was sent changes; an emptied discount box means no discount.
                 data={
                     **(
-                        {"quantity": request.POST["quantity"]}
-                        if "quantity" in request.POST
-                        else {}
+                        {"quantity": request.POST["quantity"]} if "quantity" in request.POST else {}
                     ),
                     **(
                         {"discount_percent": request.POST["discount_percent"] or "0"}
@@ -422,9 +418,9 @@ def quote_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(quotes.order_by("-created_at", "-pk"), PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    owners = User.objects.filter(
-        pk__in=selectors.quote_list(actor).values("owner_id")
-    ).order_by("full_name")
+    owners = User.objects.filter(pk__in=selectors.quote_list(actor).values("owner_id")).order_by(
+        "full_name"
+    )
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -482,8 +478,7 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": opp.primary_contact_id,
             "price_book": book.pk if book else None,
             "tax_rate": ws.default_tax_rate,
-            "valid_until": timezone.localdate()
-            + timezone.timedelta(days=ws.quote_validity_days),
+            "valid_until": timezone.localdate() + timezone.timedelta(days=ws.quote_validity_days),
         },
     )
     if items:
@@ -655,11 +650,12 @@ def overlap_rows(user: User, quote: Quote) -> list[dict[str, Any]]:
     others only by number, owner and status."""
     others = services.overlapping_quotes(quote)
     readable = set(
-        selectors.quote_list(user).filter(pk__in=[o.pk for o in others]).values_list("pk", flat=True)
+        selectors.quote_list(user)
+        .filter(pk__in=[o.pk for o in others])
+        .values_list("pk", flat=True)
     )
     return [
-        {"quote": other, "readable": other.pk in readable, "owner": other.owner}
-        for other in others
+        {"quote": other, "readable": other.pk in readable, "owner": other.owner} for other in others
     ]
 
 
@@ -701,9 +697,7 @@ def _version(request: HttpRequest, pk: int, number: int) -> QuoteVersion:
 @login_required
 def version_print(request: HttpRequest, pk: int, number: int) -> HttpResponse:
     version = _version(request, pk, number)
-    return render(
-        request, "quotes/print.html", {"version": version, "snap": version.snapshot}
-    )
+    return render(request, "quotes/print.html", {"version": version, "snap": version.snapshot})
 
 
 @login_required

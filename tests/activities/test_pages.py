@@ -24,9 +24,7 @@ def _range(days: int = 7) -> dict[str, str]:
     return {"start": start.isoformat(), "end": (start + dt.timedelta(days=days)).isoformat()}
 
 
-def test_list_shows_mine_with_quick_done_and_hides_another_reps(
-    alpha, rep, other_rep, rep_client
-):
+def test_list_shows_mine_with_quick_done_and_hides_another_reps(alpha, rep, other_rep, rep_client):
     with tenant_context(alpha):
         mine = make_meeting(rep, make_account(rep), subject="Visit Hangzhou Tea")
         make_meeting(other_rep, make_account(other_rep, "Their Co"), subject="Secret pitch")
@@ -173,9 +171,10 @@ def test_calendar_events_by_range_and_scope_within_record_security(
     events = rep_client.get("/calendar/events/", _range()).json()
     assert [e["title"] for e in events] == ["Mine"]
     assert events[0]["editable"] is True and events[0]["url"] == f"/activities/{mine.pk}/"
-    assert rep_client.get("/calendar/events/", {**_range(), "scope": "team"}).json()[0][
-        "title"
-    ] == "Mine"
+    assert (
+        rep_client.get("/calendar/events/", {**_range(), "scope": "team"}).json()[0]["title"]
+        == "Mine"
+    )
     team_events = admin_client.get("/calendar/events/", {**_range(), "scope": "team"}).json()
     assert {e["title"] for e in team_events} == {"Theirs"}
     assert {e["id"] for e in team_events} == {str(theirs.pk)}
@@ -273,8 +272,14 @@ def test_follow_up_plan_settings_for_admins_only(alpha, admin, rep, admin_client
     assert "No plans yet" in page
     response = admin_client.post(
         "/settings/follow-up-plans/",
-        {"name": "Monthly visit", "kind": "visit", "interval": 1, "unit": "months",
-         "value_class": "A", "is_active": "on"},
+        {
+            "name": "Monthly visit",
+            "kind": "visit",
+            "interval": 1,
+            "unit": "months",
+            "value_class": "A",
+            "is_active": "on",
+        },
     )
     assert response.status_code == 302
     with tenant_context(alpha):
@@ -296,8 +301,13 @@ def test_completed_plan_activity_says_when_the_next_one_is(alpha, admin, rep, re
         plan = services.plan_create(
             actor=admin,
             channel="web",
-            data={"name": "Fortnightly call", "kind": "call", "interval": 14, "unit": "days",
-                  "value_class": "A"},
+            data={
+                "name": "Fortnightly call",
+                "kind": "call",
+                "interval": 14,
+                "unit": "days",
+                "value_class": "A",
+            },
         )
         services.plan_start(plan, actor=admin, channel="web")
         first = Activity.objects.get(plan=plan)

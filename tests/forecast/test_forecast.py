@@ -137,7 +137,10 @@ def test_forecast_page_shows_figures_footnote_chart_and_drill_links(alpha, book)
     assert "CNY" in total and "13,500.00" in total and "18,000.00" in total
     assert "Best case includes commit" in page
     assert "Cai Rep" not in page
-    assert f"/forecast/opportunities/?period=2030-Q1&amp;scope=team&amp;column=commit&amp;owner={book['ann'].pk}" in ann_row
+    assert (
+        f"/forecast/opportunities/?period=2030-Q1&amp;scope=team&amp;column=commit&amp;owner={book['ann'].pk}"
+        in ann_row
+    )
 
     drill = client.get(
         f"/forecast/opportunities/?period=2030-Q1&scope=team&column=commit&owner={book['ann'].pk}"
@@ -241,7 +244,9 @@ def test_win_loss_hand_computation(alpha, book):
         ("Price too high", 1, D(9000)),
         ("No reason given", 1, D(1000)),
     ]
-    owners = {line.name: (line.won_count, line.lost_count, line.win_rate) for line in result.by_owner}
+    owners = {
+        line.name: (line.won_count, line.lost_count, line.win_rate) for line in result.by_owner
+    }
     # Ann: 1 won, 1 lost -> 50 %. Ben: 1 won, 2 lost -> 33.3 %.
     assert owners == {"Ann Rep": (1, 1, D("50.0")), "Ben Rep": (1, 2, D("33.3"))}
 

@@ -52,7 +52,9 @@ def make_catalogue(admin: Any) -> Catalogue:
         actor=admin, data={"name": "Export USD", "currency": "USD"}, channel="web"
     )
     for product, price in ((pump, "12000.00"), (valve, "850.50"), (service, "3000")):
-        services.price_set(actor=admin, book=standard, product=product, unit_price=price, channel="web")
+        services.price_set(
+            actor=admin, book=standard, product=product, unit_price=price, channel="web"
+        )
     services.price_set(actor=admin, book=usd, product=pump, unit_price="1700", channel="web")
     return Catalogue(pump, valve, service, standard, usd)
 
@@ -84,7 +86,12 @@ def other_rep(alpha):  # type: ignore[no-untyped-def]
 
 
 def quote_with(
-    owner: Any, cat: Catalogue, *, discount: str = "0", quantity: str = "2", opp: Opportunity | None = None
+    owner: Any,
+    cat: Catalogue,
+    *,
+    discount: str = "0",
+    quantity: str = "2",
+    opp: Opportunity | None = None,
 ) -> Quote:
     """A draft quote of `owner` with one pump line (tenant context active)."""
     opp = opp or make_opportunity(owner, name="Pump deal", currency="CNY")

@@ -60,7 +60,9 @@ def test_totals_equal_an_independent_decimal_computation(items, tax):
         grand,
     )
     assert totals.grand_total == totals.subtotal - totals.discount_total + totals.tax_total
-    assert totals.net_total == sum((line_amounts(i.quantity, i.list_price, i.discount_percent).net for i in items), Decimal(0))
+    assert totals.net_total == sum(
+        (line_amounts(i.quantity, i.list_price, i.discount_percent).net for i in items), Decimal(0)
+    )
 
 
 @settings(max_examples=300, deadline=None)
