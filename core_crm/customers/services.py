@@ -302,7 +302,8 @@ def _notify_new_owner(model: type[Model], moving: list[Any], *, owner: User, act
     """Tell the new owner what they were given (one notification per reassignment)."""
     from core_crm.notifications.services import Kind, notify
 
-    slug = {Account: "customers", Contact: "contacts", Lead: "leads"}[model]
+    slugs: dict[type[Model], str] = {Account: "customers", Contact: "contacts", Lead: "leads"}
+    slug = slugs[model]
     if len(moving) == 1:
         title = _("%(actor)s assigned %(record)s to you") % {
             "actor": actor.full_name or actor.email,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -93,7 +94,8 @@ def scope_choices(viewer: User) -> list[ScopeChoice]:
 
 def default_scope(viewer: User) -> str:
     scope = read_scope(viewer)
-    return {Scope.ALL: "all", Scope.TEAM: "team"}.get(scope, "me")
+    keys: dict[str, str] = {Scope.ALL: "all", Scope.TEAM: "team"}
+    return keys.get(scope, "me")
 
 
 def resolve_scope(viewer: User, key: str | None) -> ResolvedScope:
@@ -229,7 +231,8 @@ def forecast(viewer: User, period: Period, scope_key: str | None) -> Forecast:
     opportunities = period_opportunities(viewer, period)
     if scope.key != "all":  # everyone's includes people who left since
         opportunities = opportunities.filter(owner_id__in=user_ids)
-    sums = {
+    # The column names are not literals, so the row type says Mapping rather than which keys.
+    sums: dict[int, Mapping[str, Any]] = {
         row["owner_id"]: row
         for row in opportunities.values("owner_id").annotate(
             **{name: _money("amount_base", filter=cond) for name, cond in COLUMN_FILTERS.items()}
@@ -367,7 +370,7 @@ def pipeline_report(
     """Per pipeline and stage: count, total and weighted total (amount × the opportunity's
     probability) in the base currency. Active pipelines show all their active stages; a
     retired stage shows while opportunities sit in it."""
-    sums = {
+    sums: dict[int, Mapping[str, Any]] = {
         row["stage_id"]: row
         for row in filtered_opportunities(viewer, owner=owner, team=team, period=period)
         .values("stage_id")
@@ -470,7 +473,7 @@ def win_loss(
         "lost_amount": _money("amount_base", filter=lost),
     }
     total = WinLossLine(None, _("Total"), **closed.aggregate(**figures))
-    rows = list(closed.values("owner_id").annotate(**figures))
+    rows: list[Mapping[str, Any]] = list(closed.values("owner_id").annotate(**figures))
     names = {
         u.pk: u.full_name or u.email
         for u in User.objects.filter(pk__in=[r["owner_id"] for r in rows])

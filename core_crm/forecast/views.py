@@ -190,7 +190,8 @@ def _grid_periods(kind: str, year: int) -> list[Period]:
 def quotas_page(request: HttpRequest) -> HttpResponse:
     viewer = _user(request)
     params = request.POST if request.method == "POST" else request.GET
-    kind = params.get("kind") if params.get("kind") in PeriodKind.values else PeriodKind.QUARTER
+    asked = params.get("kind")
+    kind: str = asked if asked is not None and asked in PeriodKind.values else PeriodKind.QUARTER
     year = _int(params.get("year")) or timezone.localdate().year
     year = min(max(year, 2000), 2100)
     periods = _grid_periods(kind, year)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core_crm.api.views import Pagination
+from core_crm.users.models import User
 
 from . import services
 from .models import Kind, Notification
@@ -52,7 +53,8 @@ class NotificationViewSet(
     def get_queryset(self) -> QuerySet[Notification]:
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation has no caller
             return Notification.objects.none()
-        queryset = Notification.objects.filter(user=self.request.user, in_app=True)
+        user = cast(User, self.request.user)  # IsAuthenticated has let only users through
+        queryset = Notification.objects.filter(user=user, in_app=True)
         unread = self.request.query_params.get("unread", "").lower()
         if unread in ("true", "1", "yes"):
             queryset = queryset.filter(read_at__isnull=True)
@@ -89,7 +91,10 @@ class NotificationViewSet(
 
 class PreferenceSerializer(serializers.Serializer[dict[str, Any]]):
     kind = serializers.ChoiceField(choices=Kind.choices)
-    label = serializers.CharField(read_only=True)
+    # The stubs read a field named like a Field attribute (`label`) as overriding it; DRF's
+    # serializer metaclass takes declared fields off the class (typeddjango/
+    # djangorestframework-stubs#78).
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     in_app = serializers.BooleanField()
     email = serializers.BooleanField()
 

@@ -85,15 +85,17 @@ def unread_count(user: Any) -> int:
     return Notification.objects.filter(user=user, in_app=True, read_at__isnull=True).count()
 
 
-def access_notification(user: Any, pk: object) -> Notification:
+def access_notification(user: Any, pk: int | str | None) -> Notification:
     """The person's own notification, or Http404 exactly as for a missing one."""
+    if pk is None:
+        raise Http404
     try:
         return Notification.objects.get(pk=pk, user=user, in_app=True)
     except (Notification.DoesNotExist, ValueError, TypeError) as exc:
         raise Http404 from exc
 
 
-def mark_read(user: Any, pk: object) -> Notification:
+def mark_read(user: Any, pk: int | str | None) -> Notification:
     note = access_notification(user, pk)
     if note.read_at is None:
         note.read_at = timezone.now()

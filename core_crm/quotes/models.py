@@ -6,6 +6,7 @@ rounding rules) so lists read them without summing lines."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Final, TypedDict
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -17,7 +18,15 @@ from django.utils.translation import gettext_lazy as _
 
 from core_crm.customers.models import Owned
 
-MONEY = {"max_digits": 16, "decimal_places": 2}
+
+class MoneyDigits(TypedDict):
+    """The digits of every money field, spread into `DecimalField(**MONEY)`."""
+
+    max_digits: int
+    decimal_places: int
+
+
+MONEY: Final[MoneyDigits] = {"max_digits": 16, "decimal_places": 2}
 
 
 class ProductCategory(models.Model):
@@ -48,7 +57,9 @@ class ProductCategory(models.Model):
 
     def path(self) -> str:
         """“Parent › Child”, for choice lists."""
-        names, node, seen = [], self, set()
+        names: list[str] = []
+        seen: set[int] = set()
+        node: ProductCategory | None = self
         while node is not None and node.pk not in seen:
             seen.add(node.pk)
             names.append(node.name)

@@ -383,7 +383,9 @@ def line_item_save(
                 % {"book": book.currency, "opp": opp.currency}
             ]
         else:
-            other = opp.line_items.exclude(pk=getattr(item, "pk", None)).exclude(price_book=book)
+            other = opp.line_items.exclude(price_book=book)
+            if item is not None:
+                other = other.exclude(pk=item.pk)
             if other.exists():
                 errors["price_book"] = [
                     _("This opportunity is priced from “%(name)s”; use the same price book.")

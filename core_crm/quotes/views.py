@@ -3,6 +3,7 @@ selectors as the API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -68,7 +69,7 @@ def _forbid(exc: PermissionDenied) -> Forbidden:
 # --- forms --------------------------------------------------------------------------------
 
 
-class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
+class ProductForm(forms.ModelForm):
     class Meta:
         model = Product
         fields = ["code", "name", "category", "unit", "description", "is_active"]
@@ -80,7 +81,7 @@ class ProductForm(forms.ModelForm):  # type: ignore[type-arg]
         field.label_from_instance = lambda c: c.path()  # type: ignore[attr-defined]
 
 
-class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
+class CategoryForm(forms.ModelForm):
     class Meta:
         model = ProductCategory
         fields = ["name", "parent"]
@@ -90,7 +91,7 @@ class CategoryForm(forms.ModelForm):  # type: ignore[type-arg]
         self.fields["parent"].label_from_instance = lambda c: c.path()  # type: ignore[attr-defined]
 
 
-class PriceBookForm(forms.ModelForm):  # type: ignore[type-arg]
+class PriceBookForm(forms.ModelForm):
     currency = forms.ChoiceField(label=_("currency"))
 
     class Meta:
@@ -478,7 +479,7 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
             "contact": opp.primary_contact_id,
             "price_book": book.pk if book else None,
             "tax_rate": ws.default_tax_rate,
-            "valid_until": timezone.localdate() + timezone.timedelta(days=ws.quote_validity_days),
+            "valid_until": timezone.localdate() + timedelta(days=ws.quote_validity_days),
         },
     )
     if items:
@@ -591,7 +592,7 @@ def quote_line(request: HttpRequest, pk: int, line_pk: int | None = None) -> Htt
                 for name, errors in form.errors.items():
                     label = form.fields[name].label if name in form.fields else ""
                     for message in errors:
-                        messages.error(request, f"{label}: {message}" if label else message)
+                        messages.error(request, f"{label}: {message}" if label else str(message))
                 return redirect("quote_detail", pk=quote.pk)
             data = _data(form)
             if line is not None:

@@ -38,7 +38,7 @@ def opportunities_tab(request: Any, account: Any) -> str:
         .order_by("stage__outcome", "close_date", "pk")[:100]
     )
     for row in rows:
-        row.stage_label = row.stage.display(language)  # type: ignore[attr-defined]
+        row.stage_label = row.stage.display(language)
     totals = _visible_opportunities(user, account).aggregate(
         open_total=Sum("amount_base", filter=Q(stage__outcome=Stage.Outcome.OPEN)),
         won_total=Sum("amount_base", filter=Q(stage__outcome=Stage.Outcome.WON)),

@@ -98,7 +98,9 @@ class StageChangeSerializer(serializers.ModelSerializer):
 class OpportunitySerializer(serializers.ModelSerializer):
     """Related records are given by id; the services check that the caller can see them."""
 
-    owner = serializers.PrimaryKeyRelatedField(read_only=True)
+    owner: serializers.PrimaryKeyRelatedField[User] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
     owner_name = serializers.CharField(source="owner.full_name", read_only=True)
     account = serializers.IntegerField(source="account_id")
     primary_contact = serializers.IntegerField(
@@ -106,7 +108,12 @@ class OpportunitySerializer(serializers.ModelSerializer):
     )
     pipeline = serializers.IntegerField(source="pipeline_id", required=False)
     stage = serializers.IntegerField(source="stage_id", required=False)
-    source = serializers.IntegerField(source="source_id", required=False, allow_null=True)
+    # The stubs read a field named like a Field attribute (`source`) as overriding it; DRF's
+    # serializer metaclass takes declared fields off the class (typeddjango/
+    # djangorestframework-stubs#158).
+    source = serializers.IntegerField(  # type: ignore[assignment]
+        source="source_id", required=False, allow_null=True
+    )
     source_lead = serializers.IntegerField(source="source_lead_id", required=False, allow_null=True)
     lost_reason = serializers.IntegerField(source="lost_reason_id", required=False, allow_null=True)
     currency = serializers.CharField(max_length=3, required=False)
@@ -353,10 +360,12 @@ class OpportunityViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"], url_path="competitors")
     def competitor_add(self, request: Request, pk: str) -> Response:
         opp = self.get_object()
+        # A JSON list or scalar body names no competitor (400), rather than failing (500).
+        body = request.data if isinstance(request.data, dict) else {}
         row = services.competitor_add(
             opp,
             actor=self.actor,
-            data={k: request.data.get(k) for k in ("name", "strengths", "weaknesses")},
+            data={k: body.get(k) for k in ("name", "strengths", "weaknesses")},
             channel="api",
         )
         return Response(CompetitorSerializer(row).data, status=status.HTTP_201_CREATED)

@@ -472,7 +472,7 @@ def opportunity_part(request: HttpRequest, pk: int, part: str) -> HttpResponse:
             services.contact_role_set(
                 opp,
                 actor=user,
-                contact=post.get("contact") or 0,
+                contact=int(post.get("contact") or 0),
                 role=int(post.get("role") or 0),
                 influence=post.get("influence", ""),
                 attitude=post.get("attitude", ""),

@@ -173,7 +173,7 @@ def test_other_workspace_account_with_the_same_id_is_not_shown(
     with tenant_context(beta):
         from core_crm.users.models import User
 
-        beta_admin = User.objects.order_by("pk").first()
+        beta_admin = User.objects.earliest("pk")
         Account.objects.update_or_create(
             pk=account.pk, defaults={"name": "Beta Secret Customer", "owner": beta_admin}
         )

@@ -75,7 +75,7 @@ def test_api_search_returns_sales_records_through_record_security(
     with tenant_context(beta):
         from core_crm.users.models import User
 
-        beta_owner = User.objects.order_by("pk").first()
+        beta_owner = User.objects.earliest("pk")
         Account.objects.create(name="Oolong beta", owner=beta_owner)
         make_opportunity(beta_owner, name="Oolong beta conveyor")
     _user, api = rep_api
