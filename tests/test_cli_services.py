@@ -58,3 +58,16 @@ def test_without_redis_the_app_uses_files_for_cache_and_broker(tmp_path):
     backend, broker = result.stdout.split()
     assert backend == "django.core.cache.backends.filebased.FileBasedCache"
     assert broker == "filesystem://"
+
+
+def test_beat_gets_a_schedule_folder_when_no_embedded_service_made_one(tmp_path):
+    """With PostgreSQL and Redis already running nothing creates .run/; beat needs it."""
+    from guanxi.cli import beat_schedule_file
+
+    run_dir = tmp_path / "fresh-checkout" / ".run"
+    path = beat_schedule_file(run_dir)
+    assert path == str(run_dir / "celerybeat-schedule") and run_dir.is_dir()
+    import shelve
+
+    with shelve.open(path) as schedule:  # noqa: S301  (what celery beat does first)
+        schedule["entries"] = {}

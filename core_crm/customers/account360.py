@@ -135,6 +135,8 @@ def key_facts(account: Account, user: Any) -> dict[str, Any]:
         next=Min("start_at", filter=Q(done=False, start_at__gte=now)),
         next_due=Min("due_at", filter=Q(done=False, due_at__gte=now)),
     )
+    planned = [m for m in (facts["activities"]["next"], facts["activities"]["next_due"]) if m]
+    facts["activities"]["upcoming"] = min(planned) if planned else None
     return facts
 
 

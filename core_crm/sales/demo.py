@@ -491,7 +491,13 @@ class _Seeder:
         contacts: dict[int, list[Contact]] = defaultdict(list)
         for contact in Contact.objects.filter(account__in=accounts).order_by("pk"):
             contacts[contact.account_id].append(contact)  # type: ignore[index]
-        picked = rng.sample(accounts, min(len(accounts), self.count))
+        # The accounts at the top of the (alphabetical) account list get two deals each, so
+        # the first account a person opens has a full 360° page.
+        first = sorted(accounts, key=lambda a: (a.name, a.pk))[: max(1, self.count // 12)]
+        first_ids = {a.pk for a in first}
+        picked = [a for a in first for _ in range(2)][: self.count]
+        rest = [a for a in accounts if a.pk not in first_ids]
+        picked += rng.sample(rest, min(len(rest), self.count - len(picked)))
         while len(picked) < self.count:
             picked.append(rng.choice(accounts))
         lost_reasons = list(PicklistValue.objects.filter(picklist="lost_reason", is_active=True))

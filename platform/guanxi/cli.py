@@ -199,6 +199,13 @@ def _manage(args: Sequence[str], env: dict[str, str]) -> None:
     subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
+def beat_schedule_file(run_dir: Path = RUN_DIR) -> str:
+    """Where beat keeps its schedule; the folder exists even when no embedded service made it
+    (beat cannot start without it)."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return str(run_dir / "celerybeat-schedule")
+
+
 def cmd_run(argv: Sequence[str]) -> int:
     services = Services(for_tests=False)
     procs: list[subprocess.Popen[bytes]] = []
@@ -213,7 +220,7 @@ def cmd_run(argv: Sequence[str]) -> int:
         _manage(["setup_platform", "--verbosity", "0"], env)
         _manage(["demo_tenant"], env)
         celery = [PYTHON, "-m", "celery", "-A", "guanxi.celery_app"]
-        beat_schedule = str(RUN_DIR / "celerybeat-schedule")
+        beat_schedule = beat_schedule_file()
         commands = [
             [PYTHON, str(ROOT / "manage.py"), "runserver", f"0.0.0.0:{port}"],
             [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"],

@@ -82,6 +82,9 @@ def test_timeline_merges_every_department_newest_first(alpha, rep_client, accoun
     assert joined.index("Tasting visit") > joined.index("moved from Qualification")
     assert 'data-testid="account-facts"' in html
     assert "50,000" in html  # open pipeline in the key facts
+    facts = html.split('data-testid="account-facts"', 1)[1].split("</dl>", 1)[0]
+    assert "none yet" in facts  # the meeting is planned, not done: no last contact
+    assert 'data-testid="fact-next-activity"' not in facts  # and it started 3 hours ago
 
 
 def test_timeline_filters_by_source(alpha, rep_client, account_with_history):  # type: ignore[no-untyped-def]
@@ -272,3 +275,34 @@ def test_account_page_speaks_chinese(alpha, rep_client, account_with_history):  
     translation.activate("en")
     for words in ("时间线", "价值等级", "在途商机", "今年赢单", "未结报价", "联系人", "商机"):
         assert words in html, words
+
+
+def test_key_facts_show_the_last_done_and_the_next_planned_activity(alpha, rep, rep_client):  # type: ignore[no-untyped-def]
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Planned Co", owner=rep)
+        call = activities.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "call",
+                "subject": "Intro call",
+                "account": account,
+                "start_at": timezone.now() - dt.timedelta(days=2),
+            },
+        )
+        activities.activity_complete(call, actor=rep, channel="web", outcome="Interested")
+        activities.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "visit",
+                "subject": "Factory visit",
+                "account": account,
+                "start_at": timezone.now() + dt.timedelta(days=3),
+            },
+        )
+    html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+    facts = html.split('data-testid="account-facts"', 1)[1].split("</dl>", 1)[0]
+    assert "none yet" not in facts and "ago" in facts
+    next_day = (timezone.localtime() + dt.timedelta(days=3)).strftime("%m/%d/%Y")
+    assert 'data-testid="fact-next-activity"' in facts and next_day in facts
