@@ -961,12 +961,26 @@ class _Seeder:
         contacts: dict[int, list[Contact]] = defaultdict(list)
         for contact in Contact.objects.filter(account__owner__in=self.sales).order_by("pk"):
             contacts[contact.account_id].append(contact)  # type: ignore[index]
+        # The workspace admin (the first person to sign in to the demo) looks after the
+        # accounts at the top of the list, so their calendar is not empty either.
+        sales_ids = {u.pk for u in self.sales}
+        admins = [
+            u
+            for u in User.objects.filter(is_workspace_admin=True, is_active=True).order_by("pk")
+            if u.pk not in sales_ids
+        ]
+        top = list(Account.objects.order_by("name", "pk")[:12])
+        for admin in admins:
+            accounts[admin.pk] = top
+        for account in top:
+            contacts.setdefault(account.pk, list(account.contacts.order_by("pk")))
+        people = [*self.sales, *admins]
         for offset in range(-3, 4):
             day = self.today + dt.timedelta(days=offset)
             weekend = day.weekday() >= 5
-            for n, user in enumerate(self.sales):
+            for n, user in enumerate(people):
                 if weekend:
-                    count = 1 if (n + offset) % 2 == 0 or len(self.sales) == 1 else 0
+                    count = 1 if (n + offset) % 2 == 0 or len(people) == 1 else 0
                 else:
                     count = rng.randint(per_day, per_day + 1)
                 for _ in range(count):
