@@ -306,3 +306,61 @@ def test_key_facts_show_the_last_done_and_the_next_planned_activity(alpha, rep, 
     assert "none yet" not in facts and "ago" in facts
     next_day = (timezone.localtime() + dt.timedelta(days=3)).strftime("%m/%d/%Y")
     assert 'data-testid="fact-next-activity"' in facts and next_day in facts
+
+
+def test_an_enabled_industry_module_adds_a_tab_and_timeline_items_only_where_switched_on(
+    alpha, beta, rep, rep_client, account_with_history, monkeypatch
+):  # type: ignore[no-untyped-def]
+    """The pluggy hooks `crm_account_tabs` and `crm_account_timeline`, called through
+    hooks_for(tenant): a module alpha switched on shows there and nowhere else."""
+    import plugins.manager as plugin_manager
+    from plugins.manager import get_plugin_manager, hookimpl
+
+    class KeyAccounts:
+        @hookimpl
+        def crm_account_tabs(self, tenant, account, request):  # type: ignore[no-untyped-def]
+            return [
+                {"key": "plan", "label": "Account plan", "html": f"<p>Plan for {account.name}</p>"}
+            ]
+
+        @hookimpl
+        def crm_account_timeline(self, tenant, account, user):  # type: ignore[no-untyped-def]
+            return [
+                TimelineItem(
+                    when=timezone.now() + dt.timedelta(hours=1),
+                    source="plan",
+                    title=f"Quarterly review of {account.name} ({tenant.schema_name})",
+                )
+            ]
+
+    pm = get_plugin_manager()
+    pm.register(KeyAccounts(), name="key_accounts")
+    monkeypatch.setattr(
+        plugin_manager,
+        "enabled_module_names",
+        lambda tenant: {"key_accounts"} if tenant.schema_name == "alpha" else set(),
+    )
+    account = account_with_history["account"]
+    try:
+        html = rep_client.get(f"/customers/{account.pk}/").content.decode()
+        assert timeline_titles(html)[0] == "Quarterly review of Hangzhou Tea Co (alpha)"
+        assert 'data-testid="tab-plan"' in html
+        tab = rep_client.get(f"/customers/{account.pk}/?tab=plan").content.decode()
+        assert "Plan for Hangzhou Tea Co" in tab
+        only = rep_client.get(f"/customers/{account.pk}/?source=plan").content.decode()
+        assert timeline_titles(only) == ["Quarterly review of Hangzhou Tea Co (alpha)"]
+
+        from core_crm.users.models import User
+
+        from ..customfields.helpers import client_for, user_with_role
+
+        with tenant_context(beta):
+            beta_admin = User.objects.earliest("pk")
+            beta_account = Account.objects.create(name="Beta Mills", owner=beta_admin)
+        beta_client = client_for(
+            beta, user_with_role(beta, "boss@beta.test", None, admin=True).email
+        )
+        beta_html = beta_client.get(f"/customers/{beta_account.pk}/").content.decode()
+        assert "Quarterly review" not in beta_html and 'data-testid="tab-plan"' not in beta_html
+    finally:
+        pm.unregister(name="key_accounts")
