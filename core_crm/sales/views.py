@@ -6,7 +6,6 @@ Every page reads through `selectors.opportunity_list` (record security) and writ
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -567,7 +566,7 @@ def board(request: HttpRequest) -> HttpResponse:
                 for v in PicklistValue.objects.filter(picklist="lost_reason", is_active=True)
             ],
             "totals": sum_totals(queryset),
-            "filter_json": json.dumps({k: v for k, v in vars(f).items() if v}),
+            "filters_data": {k: v for k, v in vars(f).items() if v},
             "can_create": scope_for(user, OBJECT_TYPE, Action.CREATE) == "all",
             **_filter_context(user, f),
         },

@@ -207,3 +207,11 @@ def test_pages_speak_chinese(alpha, admin, admin_client, path):
         make_opportunity(admin, name="茶叶")
     page = admin_client.get(path, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
     assert "商机" in page
+
+
+def test_board_filters_cannot_break_out_of_the_page_script(alpha, rep, rep_client):
+    """Filters from the address travel to the page's script as JSON data, never as code."""
+    attack = "</script><script>alert(document.domain)</script>"
+    html = rep_client.get("/opportunities/board/", {"q": attack, "owner": attack}).content.decode()
+    assert "<script>alert(document.domain)</script>" not in html
+    assert '<script id="board-filters" type="application/json">' in html
