@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import FieldDoesNotExist
 from django.db import connection
 from django.db.models import Count, Max, Min, Q, Sum
 from django.template.loader import render_to_string
@@ -51,27 +52,93 @@ def contacts_tab(request: Any, account: Account) -> str:
     )
 
 
+def _field_label(model: Any, name: str) -> str:
+    """A changed field as people read it ("next step"), or its key when it is no model field
+    (custom values, merge marks)."""
+    try:
+        return str(model._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name
+
+
+# Opportunity fields that a stage move changes: those moves are on the timeline already, as
+# stage changes, so an audit entry that changed nothing else is left out.
+STAGE_FIELDS = {
+    "stage",
+    "probability",
+    "forecast_category",
+    "closed_at",
+    "close_date",
+    "lost_reason",
+    "lost_note",
+    "stage_changed_at",
+    "amount_base",
+}
+
+
 def audit_timeline(account: Any, user: Any, since: dt.datetime | None) -> Iterable[TimelineItem]:
-    """Changes recorded on the account and on its contacts the viewer may read, newest first,
-    in one query."""
-    account_type = ContentType.objects.get_for_model(Account)
-    contact_type = ContentType.objects.get_for_model(Contact)
-    contact_ids = selectors.contact_list(user).filter(account=account).values("pk")
-    entries = AuditEntry.objects.filter(
-        Q(content_type=account_type, object_id=account.pk)
-        | Q(content_type=contact_type, object_id__in=contact_ids)
-    ).select_related("actor")
+    """Changes recorded on the account and, among what the viewer may read, on its contacts
+    (all changes), opportunities (changes other than stage moves, reassignments, deletions
+    stay on the history of the deleted record), quotes and activities (reassignments), newest
+    first, in one query."""
+    from core_crm.activities.models import Activity
+    from core_crm.activities.selectors import activity_list
+    from core_crm.quotes.models import Quote
+    from core_crm.quotes.selectors import quote_list
+    from core_crm.sales.models import Opportunity
+    from core_crm.sales.selectors import opportunity_list
+
+    types = ContentType.objects.get_for_models(Account, Contact, Opportunity, Quote, Activity)
+    kind = AuditEntry.Kind
+    condition = Q(content_type=types[Account], object_id=account.pk) | Q(
+        content_type=types[Contact],
+        object_id__in=selectors.contact_list(user).filter(account=account).values("pk"),
+    )
+    condition |= Q(
+        content_type=types[Opportunity],
+        kind__in=[kind.UPDATE, kind.REASSIGN],
+        object_id__in=opportunity_list(user).filter(account=account).values("pk"),
+    )
+    condition |= Q(
+        content_type=types[Quote],
+        kind=kind.REASSIGN,
+        object_id__in=quote_list(user).filter(account=account).values("pk"),
+    )
+    condition |= Q(
+        content_type=types[Activity],
+        kind=kind.REASSIGN,
+        object_id__in=activity_list(user).filter(account=account).values("pk"),
+    )
+    entries = AuditEntry.objects.filter(condition).select_related("actor")
     if since is not None:
         entries = entries.filter(created_at__gte=since)
+    links = {
+        types[Contact].pk: "contacts_detail",
+        types[Opportunity].pk: "opportunity_detail",
+        types[Quote].pk: "quote_detail",
+        types[Activity].pk: "activity_detail",
+    }
+    labels = {
+        types[Contact].pk: _("Contact"),
+        types[Opportunity].pk: _("Opportunity"),
+        types[Quote].pk: _("Quote"),
+        types[Activity].pk: _("Activity"),
+    }
+    models = {types[model].pk: model for model in types}
     items = []
     for entry in entries.order_by("-created_at", "-pk")[:TIMELINE_LIMIT]:
-        is_contact = entry.content_type_id == contact_type.pk
-        changed = ", ".join(str(name) for name in list((entry.changes or {}).keys())[:6])
-        detail = changed if entry.kind in ("update", "reassign") else ""
-        title = f"{entry.get_kind_display()}: {entry.object_repr}"
-        url = ""
-        if is_contact and entry.kind != AuditEntry.Kind.DELETE:
-            url = reverse("contacts_detail", args=[entry.object_id])
+        names = list((entry.changes or {}).keys())
+        if entry.content_type_id == types[Opportunity].pk and set(names) <= STAGE_FIELDS:
+            continue
+        detail = ""
+        if entry.kind in (kind.UPDATE, kind.REASSIGN):
+            detail = ", ".join(_field_label(models[entry.content_type_id], n) for n in names[:6])
+        label = labels.get(entry.content_type_id)
+        title = f"{entry.get_kind_display()}: " + (
+            f"{label} {entry.object_repr}" if label else entry.object_repr
+        )
+        view = links.get(entry.content_type_id)
+        url = reverse(view, args=[entry.object_id]) if view and entry.kind != kind.DELETE else ""
         items.append(
             TimelineItem(
                 when=entry.created_at,

@@ -364,3 +364,22 @@ def test_an_enabled_industry_module_adds_a_tab_and_timeline_items_only_where_swi
         assert "Quarterly review" not in beta_html and 'data-testid="tab-plan"' not in beta_html
     finally:
         pm.unregister(name="key_accounts")
+
+
+def test_changes_of_the_accounts_deals_show_but_stage_moves_only_once(
+    alpha, rep, admin, rep_client, account_with_history
+):  # type: ignore[no-untyped-def]
+    account, opp = account_with_history["account"], account_with_history["opp"]
+    with tenant_context(alpha):
+        opportunities.opportunity_update(
+            opp, actor=rep, data={"next_step": "Send the tasting samples"}, channel="web"
+        )
+        hidden = make_opportunity(admin, account=account, name="Admin's own deal")
+        opportunities.opportunity_update(
+            hidden, actor=admin, data={"next_step": "Secret step"}, channel="web"
+        )
+    html = rep_client.get(f"/customers/{account.pk}/?source=changes").content.decode()
+    titles = timeline_titles(html)
+    assert titles.count("Changed: Opportunity Tea line") == 1  # the next step; not the move
+    assert "next step" in html.split("Changed: Opportunity Tea line", 1)[1].split("</li>", 1)[0]
+    assert "Admin's own deal" not in html
