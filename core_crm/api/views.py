@@ -237,6 +237,28 @@ class LeadFilter(django_filters.FilterSet):
         fields = ["status", "rating", "owner", "city"]
 
 
+class TimelineItemSerializer(serializers.Serializer[Any]):
+    when = serializers.DateTimeField()
+    # The stubs take a field named like a Field attribute for an override (DRF removes
+    # declared fields from the class): typeddjango/djangorestframework-stubs#158.
+    source = serializers.CharField(help_text="Key of the source (see `sources`).")  # type: ignore[assignment]
+    title = serializers.CharField()
+    detail = serializers.CharField()
+    url = serializers.CharField(help_text="The record's page, when it has one.")
+    actor = serializers.CharField()
+
+
+class TimelineSourceSerializer(serializers.Serializer[Any]):
+    key = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # see TimelineItemSerializer
+
+
+class TimelineSerializer(serializers.Serializer[Any]):
+    source = serializers.CharField(help_text="The source applied; empty for all.")  # type: ignore[assignment]
+    sources = TimelineSourceSerializer(many=True)
+    items = TimelineItemSerializer(many=True)
+
+
 class AccountViewSet(RecordViewSet):
     model = Account
     object_type = "account"
@@ -245,6 +267,42 @@ class AccountViewSet(RecordViewSet):
     filterset_class = AccountFilter
     search_fields_q = ("name", "email", "phone", "city")
     ordering_fields = [*RecordViewSet.ordering_fields, "name"]
+
+    @extend_schema(
+        summary="The account's 360° timeline",
+        description="Activities, stage changes, quotes sent and answered, and record changes "
+        "about the account from every app and enabled industry module, newest first (at most "
+        "200), all within what the caller may read. `source` keeps one kind.",
+        parameters=[OpenApiParameter("source", str, required=False)],
+        responses=TimelineSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def timeline(self, request: Request, pk: str | None = None) -> Response:
+        from core_crm.customers.account360 import merged_timeline
+
+        account = self.get_object()
+        wanted = request.query_params.get("source", "")
+        items, sources, applied = merged_timeline(account, self.actor, wanted)
+        if wanted and applied != wanted:
+            keys = ", ".join(key for key, _label in sources)
+            raise ValidationError({"source": [f"One of: {keys}."]})
+        return Response(
+            {
+                "source": applied,
+                "sources": [{"key": key, "label": label} for key, label in sources],
+                "items": [
+                    {
+                        "when": item.when,
+                        "source": item.source,
+                        "title": item.title,
+                        "detail": item.detail,
+                        "url": item.url,
+                        "actor": item.actor,
+                    }
+                    for item in items
+                ],
+            }
+        )
 
 
 class ContactViewSet(RecordViewSet):

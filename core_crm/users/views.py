@@ -13,7 +13,15 @@ from tenants.services import signin_token_redeem
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "users/dashboard.html", {"tenant": request_tenant(request)})
+    from django.utils import timezone
+
+    from .dashboard import my_day
+
+    return render(
+        request,
+        "users/dashboard.html",
+        {"tenant": request_tenant(request), "day": my_day(request.user), "now": timezone.now()},
+    )
 
 
 @never_cache

@@ -28,6 +28,7 @@ from core_crm.workspace.extensions import (
     register_timeline_source,
 )
 
+from ..api.conftest import rep_api  # noqa: F401
 from ..quotes.conftest import catalogue, manager, other_rep, quote_with  # noqa: F401
 from ..sales.factories import make_opportunity, stage
 
@@ -383,3 +384,37 @@ def test_changes_of_the_accounts_deals_show_but_stage_moves_only_once(
     assert titles.count("Changed: Opportunity Tea line") == 1  # the next step; not the move
     assert "next step" in html.split("Changed: Opportunity Tea line", 1)[1].split("</li>", 1)[0]
     assert "Admin's own deal" not in html
+
+
+def test_timeline_api_merges_filters_and_hides_like_the_page(
+    alpha,
+    beta,
+    rep,
+    account_with_history,
+    rep_api,  # noqa: F811
+):  # type: ignore[no-untyped-def]
+    account = account_with_history["account"]
+    _user, api = rep_api
+    body = api.get(f"/api/v1/accounts/{account.pk}/timeline/").json()
+    titles = [item["title"] for item in body["items"]]
+    assert any("Tasting visit" in t for t in titles)
+    assert any(t.startswith("Tea line moved from Qualification to Proposal") for t in titles)
+    assert {s["key"] for s in body["sources"]} >= {"activities", "stages", "quotes", "changes"}
+    assert body["items"] == sorted(body["items"], key=lambda i: i["when"], reverse=True)
+    only = api.get(f"/api/v1/accounts/{account.pk}/timeline/", source="stages").json()
+    assert only["source"] == "stages" and {i["source"] for i in only["items"]} == {"stages"}
+    bad = api.get(f"/api/v1/accounts/{account.pk}/timeline/", source="nope")
+    assert bad.status_code == 400 and "source" in bad.json()
+    # Another owner's account, and an id only the other workspace has: 404.
+    with tenant_context(alpha):
+        from core_crm.users.models import User
+
+        theirs = Account.objects.create(name="Not yours", owner=User.objects.earliest("pk"))
+    assert api.get(f"/api/v1/accounts/{theirs.pk}/timeline/").status_code == 404
+    with tenant_context(beta):
+        from core_crm.users.models import User
+
+        Account.objects.create(
+            pk=account.pk + 7000, name="Beta only", owner=User.objects.earliest("pk")
+        )
+    assert api.get(f"/api/v1/accounts/{account.pk + 7000}/timeline/").status_code == 404
