@@ -153,6 +153,8 @@ def seed_demo_data(*, password: str, accounts: int = 300, seed: int = 2026) -> b
                 team.members.add(user)
             if role_key in ("sales_rep", "sales_manager"):
                 owners.append(user)
+        # The demo company works in China: its people's times (pages, reminders, calendar).
+        User.objects.filter(time_zone="UTC").update(time_zone="Asia/Shanghai")
         values = {
             kind: list(PicklistValue.objects.filter(picklist=kind, is_active=True))
             for kind in (

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from . import views
+from . import profile, views
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("auth/handoff/<str:token>/", views.handoff, name="signin_handoff"),
+    path("settings/profile/", profile.profile, name="profile"),
 ]
