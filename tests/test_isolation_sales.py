@@ -725,6 +725,7 @@ CASES: list[Case] = [
         {"outcome": "Done"},
         changes=True,
     ),
+    api("api-activity-reopen", POST, "/api/v1/activities/{pk}/reopen/", {}, shows="activity"),
     api(
         "api-activity-list-filters",
         GET,
@@ -741,6 +742,16 @@ CASES: list[Case] = [
         changes=True,
     ),
     api("api-plan-delete", DELETE, "/api/v1/follow-up-plans/{pk}/", changes=True),
+    api("api-plan-start", POST, "/api/v1/follow-up-plans/{pk}/start/", {}, changes=True),
+    # The caller's own calendar link (no id: beta's link of user 1 must not answer alpha's)
+    api("api-calendar-link", GET, "/api/v1/calendar-link/", id_in_path=False),
+    api(
+        "api-calendar-link-revoke",
+        DELETE,
+        "/api/v1/calendar-link/",
+        changes=True,
+        id_in_path=False,
+    ),
     api("api-notification", GET, "/api/v1/notifications/{pk}/", shows="note"),
     api("api-notification-read", POST, "/api/v1/notifications/{pk}/read/", {}, changes=True),
     # REST API: quotes

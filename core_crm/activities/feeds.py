@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, QuerySet, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from icalendar import Calendar, Event
 
@@ -12,9 +14,12 @@ from core_crm.users.models import User
 from guanxi.tokens import new_token, token_hash
 
 from .models import Activity, CalendarFeed, Kind
-from .selectors import activity_list, with_related
+from .selectors import activity_list, in_range, involving, with_related
 
+# The window the subscribe page promises ("30 days back, 90 days ahead"), and a cap on what a
+# calendar app downloads every few minutes.
 PAST_DAYS, FUTURE_DAYS = 30, 90
+FEED_LIMIT = 2000
 
 
 def feed_reset(user: User) -> str:
@@ -50,19 +55,40 @@ def feed_user(token: str) -> User | None:
     return feed.user
 
 
-def feed_ics(user: User, *, base_url: str, workspace_name: str, host: str) -> bytes:
-    """The person's visible activities from 30 days back to 90 ahead, as an iCalendar file."""
-    now = timezone.now()
+def feed_activities(user: User, *, now: dt.datetime | None = None) -> QuerySet[Activity]:
+    """What the person's feed holds: activities assigned to them or that they take part in
+    (never their team's or the workspace's, whatever their role reads), within record
+    security, on the calendar from PAST_DAYS back to FUTURE_DAYS ahead, without notes. At most
+    FEED_LIMIT of them, the nearest to `now` first; the caller orders them as it likes."""
+    now = now or timezone.now()
     start, end = now - dt.timedelta(days=PAST_DAYS), now + dt.timedelta(days=FUTURE_DAYS)
-    from .selectors import in_range
+    mine = in_range(activity_list(user), start, end).filter(involving(user))
+    moment = Coalesce("start_at", "due_at")
+    at_now = Value(now, output_field=DateTimeField())
+    distance = Greatest(
+        ExpressionWrapper(moment - at_now, output_field=DurationField()),
+        ExpressionWrapper(at_now - moment, output_field=DurationField()),
+    )
+    nearest = (
+        mine.exclude(kind=Kind.NOTE)
+        .annotate(distance=distance)
+        .order_by("distance", "pk")
+        .values("pk")[:FEED_LIMIT]
+    )
+    return with_related(Activity.objects.filter(pk__in=nearest))
 
-    activities = with_related(in_range(activity_list(user), start, end)).exclude(kind=Kind.NOTE)
+
+def feed_ics(user: User, *, base_url: str, workspace_name: str, host: str) -> bytes:
+    """The person's own activities (assigned or taking part) from PAST_DAYS back to
+    FUTURE_DAYS ahead, as an iCalendar file."""
+    now = timezone.now()
+    activities = feed_activities(user, now=now).annotate(moment=Coalesce("start_at", "due_at"))
     cal = Calendar()
     cal.add("prodid", "-//Guanxi CRM//Activities//EN")
     cal.add("version", "2.0")
     cal.add("x-wr-calname", f"{workspace_name} · {user}")
     cal.add("x-published-ttl", "PT15M")
-    for activity in activities.order_by("pk")[:2000]:
+    for activity in activities.order_by("moment", "pk"):
         cal.add_component(_event(activity, base_url=base_url, host=host, stamp=now))
     return cal.to_ical()
 

@@ -27,6 +27,15 @@ def activity_list(user: User, action: str = Action.READ) -> QuerySet[Activity]:
     return Activity.objects.filter(Q(pk__in=scoped.values("pk")) | Q(pk__in=taking_part))
 
 
+def involving(user: User) -> Q:
+    """Activities assigned to `user` or that they take part in ("mine", whatever the role's
+    scope): combine with `activity_list` to stay within record security."""
+    taking_part = Activity.participants.through.objects.filter(user_id=user.pk).values(
+        "activity_id"
+    )
+    return Q(owner_id=user.pk) | Q(pk__in=taking_part)
+
+
 def with_related(queryset: QuerySet[Activity]) -> QuerySet[Activity]:
     return queryset.select_related("owner", "account", "contact", "lead", "opportunity", "plan")
 

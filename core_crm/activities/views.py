@@ -47,7 +47,14 @@ from core_crm.users.models import User
 
 from . import feeds, services
 from .models import REMINDER_KINDS, Activity, FollowUpPlan, Kind, Priority
-from .selectors import access_activity, activity_list, in_range, team_user_ids, with_related
+from .selectors import (
+    access_activity,
+    activity_list,
+    in_range,
+    involving,
+    team_user_ids,
+    with_related,
+)
 
 PAGE_SIZE = 50
 KIND_COLORS = {
@@ -480,14 +487,7 @@ def _filtered(request: HttpRequest, actor: User) -> tuple[QuerySet[Activity], di
     }
     queryset = activity_list(actor)
     if state["mine"]:
-        queryset = queryset.filter(
-            Q(owner=actor)
-            | Q(
-                pk__in=Activity.participants.through.objects.filter(user_id=actor.pk).values(
-                    "activity_id"
-                )
-            )
-        )
+        queryset = queryset.filter(involving(actor))
     if state["kind"] in Kind.values:
         queryset = queryset.filter(kind=state["kind"])
     if state["show"] == "open":
@@ -596,14 +596,7 @@ def calendar_events(request: HttpRequest) -> JsonResponse:
     if request.GET.get("scope") == "team":
         queryset = queryset.filter(Q(owner=actor) | Q(owner_id__in=team_user_ids(actor)))
     else:
-        queryset = queryset.filter(
-            Q(owner=actor)
-            | Q(
-                pk__in=Activity.participants.through.objects.filter(user_id=actor.pk).values(
-                    "activity_id"
-                )
-            )
-        )
+        queryset = queryset.filter(involving(actor))
     rows = list(with_related(queryset).order_by("pk")[:1000])
     editable = set(
         activity_list(actor, Action.EDIT)

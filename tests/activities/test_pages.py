@@ -11,11 +11,14 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 from icalendar import Calendar
 
+from core_crm.access.models import Team
 from core_crm.activities import feeds, services
 from core_crm.activities.models import Activity, FollowUpPlan
+from core_crm.activities.selectors import activity_list
 from core_crm.audit.models import AuditEntry
 
 from ..conftest import BETA, host_client, sign_in
+from ..customfields.helpers import user_with_role
 from .conftest import later, make_account, make_meeting
 
 
@@ -262,6 +265,98 @@ def test_revoked_feed_is_404(alpha, rep, rep_client):
     assert anonymous.get(f"/calendar/feed/{token}.ics").status_code == 200
     rep_client.post("/calendar/subscribe/", {"action": "revoke"})
     assert anonymous.get(f"/calendar/feed/{token}.ics").status_code == 404
+
+
+def _feed(client, tenant, user) -> list[str]:  # type: ignore[no-untyped-def]
+    """The summaries of `user`'s ICS feed, fetched like a phone does (no session)."""
+    with tenant_context(tenant):
+        token = feeds.feed_reset(user)
+    response = client.get(f"/calendar/feed/{token}.ics")
+    assert response.status_code == 200
+    calendar = Calendar.from_ical(response.content)
+    return [str(e["summary"]) for e in calendar.walk("VEVENT")]
+
+
+def test_a_managers_feed_holds_their_own_and_those_they_take_part_in_not_their_teams(
+    alpha, admin, rep
+):
+    manager = user_with_role(alpha, "lin.manager@alpha.test", "sales_manager")
+    with tenant_context(alpha):
+        Team.objects.create(name="East").members.add(manager, rep)
+        team_account = make_account(rep, "Team Co")
+        make_meeting(manager, make_account(manager, "Own Co"), subject="Own meeting")
+        make_meeting(rep, team_account, subject="Rep alone", description="Price: 12 % off")
+        make_meeting(rep, team_account, subject="Rep with manager", participants=[manager])
+        make_meeting(
+            admin,
+            make_account(admin, "Boss Co"),
+            subject="Admin with manager",
+            participants=[manager],
+        )
+        make_meeting(admin, make_account(admin, "Boss Co 2"), subject="Admin alone")
+        # The manager reads the team's activities (role scope), but the feed is their own.
+        assert activity_list(manager).filter(subject="Rep alone").exists()
+    anonymous = host_client("alpha.localhost")
+    assert sorted(_feed(anonymous, alpha, manager)) == [
+        "Meeting: Admin with manager",
+        "Meeting: Own meeting",
+        "Meeting: Rep with manager",
+    ]
+    # A workspace admin reads everything; their link holds only their own.
+    assert sorted(_feed(anonymous, alpha, admin)) == [
+        "Meeting: Admin alone",
+        "Meeting: Admin with manager",
+    ]
+
+
+def test_the_feed_is_a_window_around_today_without_notes(alpha, rep):
+    now = timezone.now().replace(microsecond=0)
+    with tenant_context(alpha):
+        account = make_account(rep)
+        for subject, days in (
+            ("Two years ago", -730),
+            ("Last month", -(feeds.PAST_DAYS - 1)),
+            ("Next month", feeds.FUTURE_DAYS - 1),
+            ("Two years ahead", 730),
+        ):
+            make_meeting(rep, account, subject=subject, start_at=now + dt.timedelta(days=days))
+        services.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "task",
+                "subject": "Send samples",
+                "account": account,
+                "due_at": now + dt.timedelta(days=3),
+            },
+        )
+        services.activity_create(
+            actor=rep,
+            channel="web",
+            data={"kind": "note", "subject": "Likes green tea", "account": account},
+        )
+    assert _feed(host_client("alpha.localhost"), alpha, rep) == [
+        "Meeting: Last month",
+        "Task: Send samples",
+        "Meeting: Next month",
+    ]
+
+
+def test_a_feed_over_the_cap_keeps_the_activities_nearest_today(alpha, rep, monkeypatch):
+    monkeypatch.setattr(feeds, "FEED_LIMIT", 3)
+    now = timezone.now().replace(microsecond=0)
+    with tenant_context(alpha):
+        account = make_account(rep)
+        # Made oldest first, so the lowest ids are the oldest.
+        for days in (-20, -15, -10, -5, 1, 60):
+            make_meeting(
+                rep, account, subject=f"Day {days}", start_at=now + dt.timedelta(days=days)
+            )
+    assert _feed(host_client("alpha.localhost"), alpha, rep) == [
+        "Meeting: Day -10",
+        "Meeting: Day -5",
+        "Meeting: Day 1",
+    ]
 
 
 def test_follow_up_plan_settings_for_admins_only(alpha, admin, rep, admin_client, rep_client):

@@ -1,15 +1,19 @@
 """The activities REST API (/api/v1/activities/): a rep's own activities through their whole
-life, what a rep's list holds, 404 for what they may not read, and bad input named by field."""
+life, what a rep's list holds, 404 for what they may not read, and bad input named by field;
+reopen, starting a follow-up plan and the personal calendar link."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from django.test import Client
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
-from core_crm.activities import services
-from core_crm.activities.models import Activity
+from core_crm.activities import feeds, services
+from core_crm.activities.models import Activity, FollowUpPlan
 from core_crm.audit.models import AuditEntry
 from core_crm.customers.models import Account
 
@@ -261,3 +265,271 @@ def test_an_admin_deletes_any_activity(alpha, admin_api, records):
             content_type__model="activity", object_id=call.pk, kind="delete", channel="api"
         ).exists()
     assert api.get(f"{URL}{call.pk}/").status_code == 404
+
+
+# --- Read-only fields are refused by name, never silently dropped -------------------------------
+
+
+def test_patching_done_is_a_400_pointing_to_complete_and_reopen(alpha, rep_api, records):
+    rep, api = rep_api
+    with tenant_context(alpha):
+        own = meeting(rep, records["mine"], "Own meeting")
+    path = f"{URL}{own.pk}/"
+    message = f"Use POST /api/v1/activities/{own.pk}/complete/ (or /reopen/) to change it."
+
+    response = api.patch(path, {"done": True})
+    assert response.status_code == 400, response.content
+    assert response.json() == {"done": [message]}
+    response = api.patch(path, {"done": True, "subject": "Sneaked in"})
+    assert response.status_code == 400 and "done" in response.json()
+    with tenant_context(alpha):
+        own.refresh_from_db()
+        assert (own.done, own.done_at, own.subject) == (False, None, "Own meeting")
+        assert not AuditEntry.objects.filter(
+            content_type__model="activity", object_id=own.pk, kind="update"
+        ).exists()
+
+    assert api.post(f"{path}complete/", {}).status_code == 200
+    response = api.patch(path, {"done": False})
+    assert response.status_code == 400 and response.json() == {"done": [message]}
+    with tenant_context(alpha):
+        own.refresh_from_db()
+        assert own.done and own.done_at is not None
+
+    # The same value, e.g. a resource sent back as it was read, passes.
+    assert api.patch(path, {"done": True, "outcome": "Fine"}).status_code == 200
+    read = api.get(path).json()
+    resent = api.client.put(
+        path,
+        json.dumps({**read, "subject": "Renamed"}),
+        content_type="application/json",
+        **api.headers,
+    )
+    assert resent.status_code == 200, resent.content
+    assert resent.json()["subject"] == "Renamed" and resent.json()["done"] is True
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"done_at": "2030-05-06T12:00:00+08:00"}, "done_at"),
+        ({"reminder_at": "2030-05-06T08:00:00+08:00"}, "reminder_at"),
+        ({"duration_minutes": 90}, "duration_minutes"),
+        ({"owner": None}, "owner"),
+    ],
+)
+def test_other_fields_a_patch_cannot_change_are_a_400_naming_them(
+    alpha, rep_api, records, change, field
+):
+    rep, api = rep_api
+    with tenant_context(alpha):
+        own = meeting(rep, records["mine"], "Own meeting")
+        before = Activity.objects.filter(pk=own.pk).values().get()
+    response = api.patch(f"{URL}{own.pk}/", {**change, "subject": "Changed"})
+    assert response.status_code == 400, response.content
+    assert list(response.json()) == [field]
+    with tenant_context(alpha):
+        assert Activity.objects.filter(pk=own.pk).values().get() == before
+
+
+def test_creating_with_a_length_in_minutes_or_a_reminder_time_names_the_right_field(
+    alpha, rep_api, records
+):
+    _rep, api = rep_api
+    base = {"kind": "meeting", "subject": "Tasting", "account": records["mine"].pk}
+    with tenant_context(alpha):
+        before = Activity.objects.count()
+    for change, field, hint in (
+        ({"duration_minutes": 90}, "duration_minutes", "duration"),
+        ({"reminder_at": START.isoformat()}, "reminder_at", "remind_minutes_before"),
+        ({"done": True, "done_at": START.isoformat()}, "done_at", "marked done"),
+    ):
+        response = api.post(URL, {**base, "start_at": START.isoformat(), **change})
+        assert response.status_code == 400, response.content
+        assert list(response.json()) == [field] and hint in response.json()[field][0]
+    with tenant_context(alpha):
+        assert Activity.objects.count() == before
+    # Logging a done activity on create still works.
+    logged = api.post(URL, {**base, "start_at": START.isoformat(), "done": True})
+    assert logged.status_code == 201 and logged.json()["done"] is True
+
+
+# --- Reopen ------------------------------------------------------------------------------------
+
+
+def test_a_rep_reopens_their_done_activity(alpha, rep_api, records):
+    rep, api = rep_api
+    with tenant_context(alpha):
+        own = meeting(rep, records["mine"], "Own meeting", start_at=START)
+        services.activity_complete(own, actor=rep, outcome="Ordered", channel="web")
+    response = api.post(f"{URL}{own.pk}/reopen/", {})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert (body["done"], body["done_at"], body["outcome"]) == (False, None, "Ordered")
+    assert when(body["reminder_at"]) == START - dt.timedelta(minutes=15)
+    with tenant_context(alpha):
+        own.refresh_from_db()
+        assert not own.done and own.done_at is None
+        entry = AuditEntry.objects.filter(
+            content_type__model="activity", object_id=own.pk, kind="update", channel="api"
+        ).get()
+        assert entry.changes["done"] == [True, False]
+    # Open already: answered as it is.
+    again = api.post(f"{URL}{own.pk}/reopen/", {})
+    assert again.status_code == 200 and again.json()["done"] is False
+
+
+def test_reopen_follows_record_security(alpha, beta, rep_api, beta_api, records):
+    _rep, api = rep_api
+    beta_admin = beta_api[0]
+    with tenant_context(alpha):
+        for activity in (records["joint"], records["their_call"]):
+            services.activity_complete(activity, actor=activity.owner, channel="web")
+    # Taking part is reading, not changing; another rep's is not found.
+    assert api.post(f"{URL}{records['joint'].pk}/reopen/", {}).status_code == 403
+    assert api.post(f"{URL}{records['their_call'].pk}/reopen/", {}).status_code == 404
+    with tenant_context(alpha):
+        alpha_ids = set(Activity.objects.values_list("pk", flat=True))
+    with tenant_context(beta):
+        account = Account.objects.create(name="Beta Mill", owner=beta_admin)
+        theirs = meeting(beta_admin, account, "Beta only")
+        while theirs.pk in alpha_ids:
+            theirs = meeting(beta_admin, account, "Beta only")
+        services.activity_complete(theirs, actor=beta_admin, channel="web")
+    assert api.post(f"{URL}{theirs.pk}/reopen/", {}).status_code == 404
+    with tenant_context(alpha):
+        assert (
+            Activity.objects.filter(
+                pk__in=[records["joint"].pk, records["their_call"].pk], done=True
+            ).count()
+            == 2
+        )
+    with tenant_context(beta):
+        theirs.refresh_from_db()
+        assert theirs.done
+
+
+# --- Follow-up plan start ----------------------------------------------------------------------
+
+PLANS = "/api/v1/follow-up-plans/"
+
+
+def test_an_admin_starts_a_plan_like_the_page_does(alpha, admin_api, rep_api):
+    _admin, api = admin_api
+    rep = rep_api[0]
+    with tenant_context(alpha):
+        key = Account.objects.create(name="Key Account", owner=rep, value_class="A")
+        Account.objects.create(name="Small Account", owner=rep, value_class="C")
+    made = api.post(
+        PLANS,
+        {
+            "name": "Monthly visit",
+            "kind": "visit",
+            "interval": 1,
+            "unit": "months",
+            "value_class": "A",
+        },
+    )
+    assert made.status_code == 201, made.content
+    plan = made.json()["id"]
+
+    started = api.post(f"{PLANS}{plan}/start/", {})
+    assert started.status_code == 200, started.content
+    assert started.json() == {"planned": 1}
+    with tenant_context(alpha):
+        planned = Activity.objects.get(plan_id=plan)
+        assert (planned.account, planned.owner, planned.kind) == (key, rep, "visit")
+        assert AuditEntry.objects.filter(
+            content_type__model="activity", object_id=planned.pk, kind="create", channel="api"
+        ).exists()
+    # One open follow-up per account: starting again plans nothing.
+    assert api.post(f"{PLANS}{plan}/start/", {}).json() == {"planned": 0}
+
+    assert api.patch(f"{PLANS}{plan}/", {"is_active": False}).status_code == 200
+    retired = api.post(f"{PLANS}{plan}/start/", {})
+    assert retired.status_code == 400 and "is_active" in retired.json()
+
+
+def test_only_admins_start_plans_and_another_workspaces_plan_is_not_found(
+    alpha, beta, admin_api, rep_api, beta_api
+):
+    rep, api = rep_api
+    with tenant_context(alpha):
+        Account.objects.create(name="Key Account", owner=rep, value_class="A")
+        plan = services.plan_create(
+            actor=admin_api[0],
+            channel="web",
+            data={
+                "name": "Weekly call",
+                "kind": "call",
+                "interval": 7,
+                "unit": "days",
+                "value_class": "A",
+            },
+        )
+    refused = api.post(f"{PLANS}{plan.pk}/start/", {})
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Only workspace admins start follow-up plans."}
+    with tenant_context(beta):
+        assert not FollowUpPlan.objects.filter(pk=plan.pk).exists()
+    assert beta_api[1].post(f"{PLANS}{plan.pk}/start/", {}).status_code == 404
+    with tenant_context(alpha):
+        assert not Activity.objects.filter(plan=plan).exists()
+
+
+# --- The personal calendar link ----------------------------------------------------------------
+
+LINK = "/api/v1/calendar-link/"
+
+
+def test_a_person_makes_reads_resets_and_revokes_their_calendar_link(alpha, rep_api, records):
+    rep, api = rep_api
+    with tenant_context(alpha):
+        meeting(rep, records["mine"], "Own meeting", start_at=timezone.now() + dt.timedelta(days=1))
+    assert api.get(LINK).json() == {"active": False, "created_at": None, "last_used_at": None}
+
+    made = api.post(LINK, {})
+    assert made.status_code == 201, made.content
+    assert made["Cache-Control"] == "no-store"
+    url = made.json()["url"]
+    assert url.startswith("http://alpha.localhost/calendar/feed/") and url.endswith(".ics")
+    assert made.json()["webcal"] == "webcal://" + url.split("://", 1)[1]
+    path = url.split("alpha.localhost", 1)[1]
+    token = path.removeprefix("/calendar/feed/").removesuffix(".ics")
+    phone = Client(HTTP_HOST="alpha.localhost")
+    feed = phone.get(path)
+    assert feed.status_code == 200 and b"Own meeting" in feed.content
+
+    state = api.get(LINK)
+    assert state.status_code == 200 and state.json()["active"] is True
+    assert state.json()["last_used_at"] is not None
+    assert token not in state.content.decode()
+
+    new_url = api.post(LINK, {}).json()["url"]
+    assert new_url != url
+    assert phone.get(path).status_code == 404  # the old link stops working
+    new_path = new_url.split("alpha.localhost", 1)[1]
+    assert phone.get(new_path).status_code == 200
+
+    assert api.delete(LINK).status_code == 204
+    assert phone.get(new_path).status_code == 404
+    assert api.get(LINK).json()["active"] is False
+    assert api.delete(LINK).status_code == 204  # none: still fine
+
+
+def test_a_calendar_link_is_the_callers_own_in_their_own_workspace(
+    alpha, beta, rep_api, admin_api, beta_api
+):
+    _rep, api = rep_api
+    admin = admin_api[0]
+    with tenant_context(alpha):
+        admins_token = feeds.feed_reset(admin)
+    phone = Client(HTTP_HOST="alpha.localhost")
+    # Beta's admin (primary key 1 like alpha's) has no link of their own.
+    assert beta_api[1].get(LINK).json()["active"] is False
+    assert api.get(LINK).json()["active"] is False
+    api.post(LINK, {})
+    api.delete(LINK)
+    beta_api[1].delete(LINK)
+    assert phone.get(f"/calendar/feed/{admins_token}.ics").status_code == 200
+    assert Api("alpha.localhost", None).get(LINK).status_code in (401, 403)
