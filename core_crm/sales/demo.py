@@ -731,10 +731,8 @@ class _Seeder:
                     opp.lost_note = LOST_NOTES.get(getattr(deal.lost_reason, "code", ""), "")
                 if last and deal.category is not None:
                     opp.forecast_category = given["forecast_category"] = deal.category
-                _settle_stage(opp, True, given)
-                opp.stage_changed_at = moment
-                if stage.is_closed:
-                    opp.closed_at = moment
+                # At the story's moment: a closed deal's close date is the day it closed.
+                _settle_stage(opp, True, given, now=moment)
                 opp.amount_base = to_base(opp.amount, opp.currency, self.rates)
                 stored = {"stage": getattr(from_stage, "pk", None), "pipeline": opp.pipeline_id}
                 _check_rules(opp, stored if i else None)

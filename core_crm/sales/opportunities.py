@@ -9,8 +9,16 @@ Rules kept here (pages, kanban and API all call these functions):
   given with the move wins, except on closed stages); won means 100 % and forecast category
   *closed*, lost means 0 %, category *omitted* and a lost reason is required; reopening a
   closed opportunity puts it back in the *pipeline* category;
-- the amount is kept in the opportunity's currency and, converted at the current rate, in the
-  workspace's base currency (`amount_base`), so totals never add different currencies;
+- moving into a won or lost stage sets the closing time and makes the close date its local
+  date (a deal won early counts in the period it was won), unless the same change gives
+  another close date; reopening keeps the close date;
+- the amount is kept in the opportunity's currency and in the workspace's base currency
+  (`amount_base`), so totals never add different currencies: an open opportunity's base amount
+  follows the current rate; a closed one keeps the amount it closed at, recomputed (at the
+  current rate) only when its amount or currency is changed. The currency must be one of the
+  workspace's active currencies when it is set or changed, or when the base amount follows the
+  rate; a closed deal in a currency deactivated since stays editable. The currency cannot
+  change while products priced in it (line items) are on the opportunity;
 - every stage change (and the creation) writes a StageChange with who, when, from, to and the
   amount at that moment.
 """
@@ -203,8 +211,19 @@ def _check_rules(opp: Opportunity, before: dict[str, Any] | None) -> None:
         raise ValidationError(errors)
 
 
-def _settle_stage(opp: Opportunity, stage_changed: bool, given: dict[str, Any]) -> None:
-    """Probability, category and closing time that follow from the stage."""
+def _settle_stage(
+    opp: Opportunity,
+    stage_changed: bool,
+    given: dict[str, Any],
+    *,
+    now: dt.datetime | None = None,
+) -> None:
+    """Probability, category, closing time and close date that follow from the stage.
+
+    Moving into a closed stage closes the deal at `now` (default: this moment; the demo
+    replays histories with past moments) and its close date becomes the local date of that
+    moment, unless `given` (the values of the same change) has a close date."""
+    now = now or timezone.now()
     stage = opp.stage
     if stage.outcome == Stage.Outcome.WON:
         opp.probability, opp.forecast_category = 100, ForecastCategory.CLOSED
@@ -224,11 +243,13 @@ def _settle_stage(opp: Opportunity, stage_changed: bool, given: dict[str, Any]) 
             opp.forecast_category = ForecastCategory.PIPELINE
     if stage.is_closed:
         if stage_changed or opp.closed_at is None:
-            opp.closed_at = timezone.now()
+            opp.closed_at = now
+        if stage_changed and "close_date" not in given:
+            opp.close_date = timezone.localdate(opp.closed_at)
     else:
         opp.closed_at = None
     if stage_changed:
-        opp.stage_changed_at = timezone.now()
+        opp.stage_changed_at = now
 
 
 def _history(opp: Opportunity, from_stage: Stage | None, actor: User, channel: str) -> None:
@@ -311,10 +332,27 @@ def opportunity_update(
                 .order_by("position")
                 .first()
             )
+        stored_amount, stored_currency = opp.amount, opp.currency
+        stored_close_date = opp.close_date
         _prepare(opp, values)
         stage_changed = opp.stage_id != before_ids["stage"]
-        _settle_stage(opp, stage_changed, values)
-        opp.amount_base = to_base(opp.amount, opp.currency)
+        given = dict(values)
+        if given.get("close_date") == stored_close_date:
+            # Sent unchanged (forms and PUT send every field): not a close date of this change.
+            given.pop("close_date")
+        _settle_stage(opp, stage_changed, given)
+        currency_changed = opp.currency != stored_currency
+        if currency_changed:
+            _refuse_currency_change_with_products(opp, stored_currency)
+        if (
+            currency_changed
+            or opp.amount != stored_amount
+            or not (from_stage.is_closed and opp.stage.is_closed)
+        ):
+            # Open deals follow the current rate; a closed one keeps the base amount it closed
+            # at unless its amount or currency is changed (and then the currency must be one
+            # in use: a currency deactivated since does not lock its closed deals).
+            opp.amount_base = to_base(opp.amount, opp.currency)
         _check_rules(opp, before_ids)
         validate_record(opp, {**before, "custom_fields": stored_custom})
         opp.save()
@@ -326,6 +364,30 @@ def opportunity_update(
                 obj=opp, kind=AuditEntry.Kind.UPDATE, actor=actor, channel=channel, changes=changes
             )
     return opp
+
+
+def _refuse_currency_change_with_products(opp: Opportunity, stored_currency: str) -> None:
+    """Line items are priced from a price book in the opportunity's currency, and the amount
+    follows them: another currency would read the same numbers as a different amount."""
+    from core_crm.quotes.models import OpportunityLineItem  # quotes imports this module
+
+    priced_in = (
+        OpportunityLineItem.objects.filter(opportunity=opp)
+        .values_list("price_book__currency", flat=True)
+        .first()
+    )
+    if priced_in is not None:
+        raise ValidationError(
+            {
+                "currency": [
+                    _(
+                        "This opportunity has products priced in %(code)s; remove them before "
+                        "changing the currency."
+                    )
+                    % {"code": priced_in or stored_currency}
+                ]
+            }
+        )
 
 
 def opportunity_move(

@@ -198,8 +198,14 @@ class OpportunityForm(forms.Form):
             (p.label, [(s.pk, s.label) for s in p.stages.all()])  # type: ignore[attr-defined]
             for p in pipelines
         ]
+        # A deal keeps offering its own currency after that currency was switched off (a
+        # closed deal in it stays editable; the service refuses it for open ones).
+        codes = set(rates())
+        current = (self.initial or {}).get("currency")
+        if current:
+            codes.add(str(current))
         self.fields["currency"].choices = [  # type: ignore[attr-defined]
-            (code, code) for code in sorted(rates())
+            (code, code) for code in sorted(codes)
         ]
         for name, picklist in (("source", "source"), ("lost_reason", "lost_reason")):
             values = PicklistValue.objects.filter(picklist=picklist, is_active=True)

@@ -7,15 +7,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from core_crm.forecast import selectors
-from core_crm.forecast.periods import parse_period
+from core_crm.forecast.periods import parse_period, quarter
+from core_crm.sales.opportunities import opportunity_move
 from core_crm.users.models import User
 
 from ..conftest import BETA
 from ..customfields.helpers import client_for
-from ..sales.factories import make_opportunity
+from ..sales.factories import make_opportunity, stage
 
 Q1 = parse_period("2030-Q1")
 D = Decimal
@@ -109,6 +111,31 @@ def test_drill_down_lists_the_opportunities_behind_each_figure(alpha, book):
         assert names("pipeline") == ["Deal 10", "Deal 4"]
         with pytest.raises(ValidationError):
             names("everything")
+
+
+def test_a_deal_won_early_counts_as_won_in_the_quarter_it_was_won(alpha, book):
+    ann = book["ann"]
+    this_quarter = quarter(timezone.localdate())
+    next_quarter = this_quarter.shifted(1)
+    with tenant_context(alpha):
+        # Expected to close in the middle of next quarter, in commit there.
+        early = make_opportunity(
+            ann,
+            name="Early bird",
+            stage_key="negotiation",
+            forecast_category="commit",
+            amount=9000,
+            close_date=next_quarter.start + dt.timedelta(days=40),
+        )
+        assert selectors.forecast(ann, next_quarter, "me").total.commit == D(9000)
+        # Signed today: closed won this quarter, nothing left next quarter.
+        opportunity_move(early, actor=ann, stage=stage("won"), channel="web")
+        now = selectors.forecast(ann, this_quarter, "me").total
+        assert now.won == D(9000)
+        later = selectors.forecast(ann, next_quarter, "me").total
+        assert (later.won, later.commit) == (0, 0)
+        won = selectors.drill_down(ann, this_quarter, "me", "won")
+        assert [o.name for o in won] == ["Early bird"]
 
 
 def test_period_names(alpha):

@@ -305,14 +305,17 @@ def test_calendar_team_feed_shows_east_and_not_west(book, mei_client):  # type: 
     assert mine == []  # Mei neither owns nor takes part in either visit
 
 
-def test_ics_feed_of_the_manager_has_east_and_not_west(alpha, book, teams):  # type: ignore[no-untyped-def]
+def test_ics_feed_of_the_manager_has_only_her_own_activities(alpha, book, teams):  # type: ignore[no-untyped-def]
+    """The phone calendar link is the person's own calendar: her team's visits (which she may
+    read on the calendar page) stay out of it, and another team's too."""
     with tenant_context(alpha):
+        make_meeting(teams.mei, book.east_visit.account, "Mei pipeline review", start_at=later(5))
         token = feeds.feed_reset(teams.mei)
     response = host_client("alpha.localhost").get(f"/calendar/feed/{token}.ics")
     assert response.status_code == 200
     summaries = [str(e["summary"]) for e in Calendar.from_ical(response.content).walk("VEVENT")]
-    assert summaries == ["Meeting: East kiln visit"]
-    assert b"West boiler" not in response.content
+    assert summaries == ["Meeting: Mei pipeline review"]
+    assert b"East kiln visit" not in response.content and b"West boiler" not in response.content
 
 
 def test_activity_api_lists_and_reads_only_the_teams(book, mei_api):  # type: ignore[no-untyped-def]
