@@ -13,6 +13,7 @@ from django.db.models import Model
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, can, may_give_to, require_create, visible
@@ -263,8 +264,8 @@ def _notify_mentions(activity: Activity, *, actor: User, before_text: str = "") 
         notify(
             person,
             "mention",
-            _("%(actor)s mentioned you: %(subject)s (%(where)s)")
-            % {"actor": actor, "subject": activity.subject, "where": where},
+            gettext_lazy("%(actor)s mentioned you: %(subject)s (%(where)s)"),
+            params={"actor": actor, "subject": activity.subject, "where": where},
             body=_mention_text(activity)[:1000],
             url=(
                 activity_url(activity)
@@ -279,7 +280,8 @@ def _notify_assigned(activity: Activity, *, actor: User) -> None:
     notify(
         activity.owner,
         "assigned",
-        _("%(actor)s assigned you: %(subject)s") % {"actor": actor, "subject": activity.subject},
+        gettext_lazy("%(actor)s assigned you: %(subject)s"),
+        params={"actor": actor, "subject": activity.subject},
         url=activity_url(activity),
         actor=actor,
     )

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core_crm.access.models import Action, Scope
 from core_crm.access.policy import PermissionDenied, can, scope_for
@@ -213,10 +214,8 @@ def _notify_deciders(request: ConversionRequest, *, actor: User) -> None:
     """Tell every manager who can decide the request (not the requester) that it waits."""
     from core_crm.notifications.services import Kind, notify
 
-    title = _("%(actor)s asks to convert the lead %(lead)s") % {
-        "actor": actor.full_name or actor.email,
-        "lead": str(request.lead),
-    }
+    title = gettext_lazy("%(actor)s asks to convert the lead %(lead)s")
+    params = {"actor": actor.full_name or actor.email, "lead": str(request.lead)}
     for user in User.objects.filter(is_active=True).exclude(pk=actor.pk).select_related("role"):
         if can_approve(user, request.lead):
             notify(
@@ -226,6 +225,7 @@ def _notify_deciders(request: ConversionRequest, *, actor: User) -> None:
                 body=request.request_comment,
                 url="/leads/conversion-requests/",
                 actor=actor,
+                params=params,
             )
 
 
@@ -272,10 +272,10 @@ def _notify_requester(request: ConversionRequest, *, actor: User) -> None:
     approved = request.decision == ConversionRequest.Decision.APPROVED
     values = {"actor": actor.full_name or actor.email, "lead": str(request.lead)}
     title = (
-        _("%(actor)s approved converting the lead %(lead)s")
+        gettext_lazy("%(actor)s approved converting the lead %(lead)s")
         if approved
-        else _("%(actor)s rejected converting the lead %(lead)s")
-    ) % values
+        else gettext_lazy("%(actor)s rejected converting the lead %(lead)s")
+    )
     notify(
         request.requested_by,
         Kind.APPROVAL_DECISION,
@@ -283,6 +283,7 @@ def _notify_requester(request: ConversionRequest, *, actor: User) -> None:
         body=request.decision_comment,
         url=f"/leads/{request.lead_id}/",
         actor=actor,
+        params=values,
     )
 
 

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, can, may_give_to, require_create, visible
@@ -304,21 +305,17 @@ def _notify_new_owner(model: type[Model], moving: list[Any], *, owner: User, act
 
     slugs: dict[type[Model], str] = {Account: "customers", Contact: "contacts", Lead: "leads"}
     slug = slugs[model]
+    params: dict[str, Any] = {"actor": actor.full_name or actor.email}
     if len(moving) == 1:
-        title = _("%(actor)s assigned %(record)s to you") % {
-            "actor": actor.full_name or actor.email,
-            "record": str(moving[0]),
-        }
+        title = gettext_lazy("%(actor)s assigned %(record)s to you")
+        params["record"] = str(moving[0])
         url = f"/{slug}/{moving[0].pk}/"
     else:
-        title = _("%(actor)s assigned %(count)d %(objects)s to you") % {
-            "actor": actor.full_name or actor.email,
-            "count": len(moving),
-            "objects": model._meta.verbose_name_plural,
-        }
+        title = gettext_lazy("%(actor)s assigned %(count)s %(objects)s to you")
+        params.update(count=len(moving), objects=model._meta.verbose_name_plural)
         url = f"/{slug}/?mine=1"
     body = ", ".join(str(obj) for obj in moving[:10]) + ("…" if len(moving) > 10 else "")
-    notify(owner, Kind.ASSIGNED, title, body=body, url=url, actor=actor)
+    notify(owner, Kind.ASSIGNED, title, body=body, url=url, actor=actor, params=params)
 
 
 def clean_tag_name(name: str) -> str:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .models import Kind, Notification, Preference
@@ -37,20 +38,29 @@ def channels_for(user: Any, kind: str) -> tuple[bool, bool]:
 def notify(
     user: Any,
     kind: str,
-    title: str,
+    title: Any,
     *,
     body: str = "",
     url: str = "",
     actor: Any = None,
+    params: Mapping[str, Any] | None = None,
 ) -> Notification | None:
     """Record a notification for `user` (not for the actor themself, nor inactive people) and,
     when they want email for this kind, queue the email once the transaction commits.
-    Returns None when the person wants neither channel."""
+    Returns None when the person wants neither channel.
+
+    With `params`, `title` is a message marked for translation (gettext_lazy) that is put in
+    the recipient's language, then filled with `params`: the person reads it in their own
+    language, whatever the language of whoever caused it."""
     if not getattr(user, "is_active", False) or (actor is not None and actor.pk == user.pk):
         return None
     in_app, email = channels_for(user, kind)
     if not (in_app or email):
         return None
+    if params is not None:
+        with translation.override(getattr(user, "language", "") or settings.LANGUAGE_CODE):
+            title = str(title) % {k: str(v) for k, v in params.items()}
+    title = str(title)
     note = Notification.objects.create(
         user=user,
         kind=kind,

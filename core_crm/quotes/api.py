@@ -877,8 +877,9 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Add a line",
         description="A product line takes its list price from the quote's price book; a line "
-        "without a product needs a description and a list price. Totals follow; a quote in "
-        "review, approved, sent or expired becomes a draft again.",
+        "without a product needs a description and a list price, and makes the quote need a "
+        "manager's approval before it is sent. Totals follow; a quote in review, approved, sent "
+        "or expired becomes a draft again.",
         request=QuoteLineInputSerializer,
         responses={201: QuoteLineSerializer, 400: ERROR, 403: FORBIDDEN, 404: NOT_FOUND},
         tags=["quotes"],
@@ -947,9 +948,10 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
 
     @extend_schema(
         summary="Submit for approval",
-        description="For a draft with a discount above the workspace's limit: it goes into "
-        "review and every manager who may decide is notified. 400 under `status` when no "
-        "discount needs approval (send it instead).",
+        description="For a draft with a discount above the workspace's limit or a line without "
+        "a product (priced by hand): it goes into review and every manager who may decide is "
+        "notified. 400 under `status` when neither applies or the prices are already approved "
+        "(send it instead).",
         request=QuoteCommentSerializer,
         responses={200: QuoteDetailSerializer, 400: ERROR, 403: FORBIDDEN, 404: NOT_FOUND},
         tags=["quotes"],
@@ -961,7 +963,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._detail(quote.pk)
 
     @extend_schema(
-        summary="Approve the discounts (managers)",
+        summary="Approve the discounts and hand-set prices (managers)",
         description="By a workspace admin or a manager over the owner, never the owner: "
         "others get 403. The approval holds while the prices stay as approved.",
         request=QuoteCommentSerializer,
@@ -975,7 +977,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         return self._detail(quote.pk)
 
     @extend_schema(
-        summary="Refuse the discounts (managers)",
+        summary="Refuse the discounts and hand-set prices (managers)",
         description="The quote goes back to its owner as a draft; `comment` (why) is required.",
         request=QuoteCommentSerializer,
         responses={200: QuoteDetailSerializer, 400: ERROR, 403: FORBIDDEN, 404: NOT_FOUND},
@@ -990,7 +992,8 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     @extend_schema(
         summary="Send: freeze the next numbered version",
         description="Refused (400 under `status`, saying why) without lines, past the validity "
-        "date, or with a discount above the limit that no manager approved. The version holds "
+        "date, or with a discount above the limit or a line without a product that no manager "
+        "approved. The version holds "
         "the whole quote as it is now; later edits make a draft for the next version.",
         request=None,
         responses={201: QuoteVersionSerializer, 400: ERROR, 403: FORBIDDEN, 404: NOT_FOUND},

@@ -260,14 +260,17 @@ class QuoteLineInputSerializer(serializers.Serializer[dict[str, Any]]):
         required=False,
         allow_null=True,
         help_text="Id of a product priced in the quote's price book; its list price comes from "
-        "the book. null: a line without a product, which needs a description and a list price.",
+        "the book. null: a line without a product, which needs a description and a list price; "
+        "its price is set by hand, so the quote needs a manager's approval before it is sent.",
     )
     description = serializers.CharField(max_length=500, required=False, allow_blank=True)
     quantity = quantity(required=False, help_text="Greater than 0; default 1.")
     list_price = money(
         required=False,
         help_text="Lines without a product only: a product line is priced from the book "
-        "(give a discount instead).",
+        "(give a discount instead). A quote with a line without a product needs a manager's "
+        "approval before it is sent; a new price or description on such a line after the "
+        "approval needs it again.",
     )
     discount_percent = percent(
         required=False,
@@ -372,8 +375,8 @@ class QuoteDetailSerializer(QuoteSerializer):
     lines = QuoteLineSerializer(many=True, read_only=True)
     versions = QuoteVersionSerializer(many=True, read_only=True)
     needs_approval = serializers.SerializerMethodField(
-        help_text="A discount is above the workspace's limit and no manager approved these "
-        "exact prices."
+        help_text="A discount is above the workspace's limit or a line has no product (its "
+        "price set by hand), and no manager approved these exact prices."
     )
     discount_limit = serializers.SerializerMethodField(
         help_text="The workspace's discount limit, in %."

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import (
+    CharField,
+    Exists,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KT
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -15,7 +24,16 @@ from core_crm.sales.models import Opportunity
 from core_crm.users.models import User
 from core_crm.workspace.extensions import TIMELINE_LIMIT, TimelineItem
 
-from .models import PriceBook, Product, Quote, QuoteEvent, QuoteStatus
+from .models import (
+    OPEN_STATUSES,
+    PriceBook,
+    Product,
+    Quote,
+    QuoteEvent,
+    QuoteLine,
+    QuoteStatus,
+    QuoteVersion,
+)
 
 
 def quote_list(user: User, action: str = Action.READ) -> QuerySet[Quote]:
@@ -35,7 +53,8 @@ def access_opportunity(user: User, pk: object, action: str = Action.READ) -> Opp
 
 
 def approval_inbox(user: User) -> QuerySet[Quote]:
-    """Quotes waiting for approval that `user` may decide on (never their own)."""
+    """Quotes waiting for approval that `user` may decide on (never their own), each with
+    `hand_priced`: whether it has lines without a product (priced by hand)."""
     waiting = Quote.objects.filter(status=QuoteStatus.IN_REVIEW).exclude(owner=user)
     if not user.is_workspace_admin and scope_for(user, "quote", Action.EDIT) not in (
         Scope.TEAM,
@@ -44,6 +63,9 @@ def approval_inbox(user: User) -> QuerySet[Quote]:
         return waiting.none()
     return (
         visible(user, waiting, "quote", Action.EDIT)
+        .annotate(
+            hand_priced=Exists(QuoteLine.objects.filter(quote=OuterRef("pk"), product__isnull=True))
+        )
         .select_related("owner", "account", "opportunity")
         .order_by("submitted_at", "pk")
     )
@@ -55,8 +77,35 @@ def is_approver(user: User) -> bool:
     )
 
 
+def with_readable(user: User, quotes: QuerySet[Quote]) -> QuerySet[Quote]:
+    """`quotes` (whoever owns them), each with `readable`: whether `user` may read it in full.
+    One query, whatever the number of quotes. The others are shown only by number, owner,
+    status and date — never title, amounts, lines or a link."""
+    scope = scope_for(user, "quote", Action.READ)
+    if scope in (Scope.ALL, Scope.NONE):
+        quotes = quotes.annotate(readable=Value(scope == Scope.ALL))
+    else:
+        readable = visible(user, Quote.objects.filter(pk=OuterRef("pk")), "quote")
+        quotes = quotes.annotate(readable=Exists(readable))
+    return quotes.select_related("owner")
+
+
 def account_quotes(user: User, account: Any) -> QuerySet[Quote]:
-    return quote_list(user).filter(account=account).order_by("-created_at", "-pk")
+    """Every quote on the account, newest first, so no one offers the customer a second price
+    unknowingly: those `user` may read in full, the others limited (see `with_readable`)."""
+    return with_readable(user, Quote.objects.filter(account=account)).order_by("-created_at", "-pk")
+
+
+def other_open_quotes(quote: Quote) -> QuerySet[Quote]:
+    """The other open quotes (draft, in review, approved, sent) on the quote's account,
+    whatever their products and whoever owns them, by number. Not filtered by record security:
+    pass it through `with_readable` before showing it."""
+    return (
+        Quote.objects.filter(account_id=quote.account_id, status__in=OPEN_STATUSES)
+        .exclude(pk=quote.pk)
+        .select_related("owner")
+        .order_by("number")
+    )
 
 
 def active_products() -> QuerySet[Product]:
@@ -79,10 +128,22 @@ ICONS = {"sent": "✉", "accepted": "✔", "rejected": "✖", "approved": "☑"}
 
 def timeline(account: Any, user: User, since: dt.datetime | None) -> list[TimelineItem]:
     """Quote events on the account (sent, accepted, rejected, approved) of quotes the viewer
-    may read, newest first, in one query."""
+    may read, newest first, in one query. An event of a sent version (sent, and the customer's
+    answer to it) shows that version's title and grand total as frozen, not the quote's
+    current ones."""
     quotes = visible(user, Quote.objects.filter(account=account), "quote", Action.READ)
+    version = QuoteVersion.objects.filter(quote=OuterRef("quote_id"), number=OuterRef("version"))
     events = (
         QuoteEvent.objects.filter(quote__in=quotes.values("pk"), kind__in=TIMELINE_KINDS)
+        .annotate(
+            sent_title=Subquery(
+                version.values(title=KT("snapshot__title"))[:1], output_field=CharField()
+            ),
+            sent_total=Subquery(
+                version.values(total=KT("snapshot__totals__grand_total"))[:1],
+                output_field=CharField(),
+            ),
+        )
         .select_related("quote", "actor")
         .order_by("-at", "-pk")
     )
@@ -97,12 +158,15 @@ def timeline(account: Any, user: User, since: dt.datetime | None) -> list[Timeli
             "rejected": _("Quote %(number)s rejected by the customer"),
             "approved": _("Quote %(number)s approved"),
         }
+        sent_total: str | None = event.sent_total
+        total = Decimal(sent_total) if sent_total else quote.grand_total
+        title = event.sent_title or quote.title
         items.append(
             TimelineItem(
                 when=event.at,
                 source="quotes",
                 title=titles[event.kind] % {"number": quote.number, "version": event.version or ""},
-                detail=f"{quote.title} · {quote.grand_total:,.2f} {quote.currency}"
+                detail=f"{title} · {total:,.2f} {quote.currency}"
                 + (f" · {event.comment}" if event.comment else ""),
                 url=reverse("quote_detail", args=[quote.pk]),
                 actor=str(event.actor) if event.actor else "",

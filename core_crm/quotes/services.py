@@ -5,15 +5,17 @@ these; neither writes the models itself."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Q, Sum
+from django.db.models import Model, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core_crm.access.models import Action, Scope
 from core_crm.access.policy import (
@@ -491,12 +493,42 @@ def discount_limit() -> Decimal:
     return Decimal(workspace_settings().quote_discount_limit)
 
 
+@dataclass(frozen=True)
+class Approval:
+    """What a quote's prices need before it is sent. A manager approves a quote when a line's
+    discount is above the workspace's limit (`discount`) or a line has no product, so its
+    list price was set by hand rather than taken from the price book (`hand_priced`); the
+    approval holds while the prices stay exactly as approved (`approved`)."""
+
+    discount: bool
+    hand_priced: bool
+    approved: bool
+
+    @property
+    def asked(self) -> bool:
+        """The prices are of the kind a manager approves."""
+        return self.discount or self.hand_priced
+
+    @property
+    def needed(self) -> bool:
+        """A manager still has to approve these prices before the quote is sent."""
+        return self.asked and not self.approved
+
+
+def approval(quote: Quote) -> Approval:
+    """Why the quote's prices need a manager's approval, and whether they have it. Reads the
+    lines once (none when they were prefetched)."""
+    lines = list(quote.lines.all())
+    discount = quote.max_discount > discount_limit()
+    hand_priced = any(line.product_id is None for line in lines)
+    approved = (discount or hand_priced) and quote.approved_prices == price_fingerprint(lines)
+    return Approval(discount=discount, hand_priced=hand_priced, approved=approved)
+
+
 def needs_approval(quote: Quote) -> bool:
-    """Whether a line's discount is above the workspace's limit and no manager approved these
-    exact prices."""
-    if quote.max_discount <= discount_limit():
-        return False
-    return quote.approved_prices != price_fingerprint(quote.lines.all())
+    """Whether a line's discount is above the workspace's limit or a line has no product (its
+    price set by hand), and no manager approved these exact prices."""
+    return approval(quote).needed
 
 
 def may_approve(user: User, quote: Quote) -> bool:
@@ -828,6 +860,11 @@ def quote_line_save(
         prices_changed = creating or any(
             k in changes for k in ("product", "quantity", "list_price", "discount_percent")
         )
+        if line.product_id is None and "description" in changes and not prices_changed:
+            # A manager approved this hand-set price for what the line said it was: another
+            # description at the same price needs approval again.
+            prices_changed = True
+            quote.approved_prices = ""
         if changes:
             _after_change(quote, actor=actor, channel=channel, prices_changed=prices_changed)
             audit(
@@ -860,8 +897,8 @@ def quote_line_delete(line: QuoteLine, *, actor: User, channel: str) -> None:
 
 
 def quote_submit(quote: Quote, *, actor: User, channel: str, comment: str = "") -> Quote:
-    """Ask for approval of discounts above the limit: the quote goes into review and every
-    approver is told."""
+    """Ask for approval of discounts above the limit or of lines priced by hand (without a
+    product): the quote goes into review and every approver is told."""
     _require_edit(actor, quote)
     with transaction.atomic():
         quote = _lock(quote)
@@ -869,17 +906,29 @@ def quote_submit(quote: Quote, *, actor: User, channel: str, comment: str = "") 
             raise _refuse(_("Only a draft can be submitted for approval."))
         if not quote.lines.exists():
             raise ValidationError({"lines": [_("Add at least one line first.")]})
-        if not needs_approval(quote):
+        need = approval(quote)
+        if not need.asked:
             raise _refuse(
-                _("No discount is above %(limit)s %%; the quote can be sent without approval.")
+                _(
+                    "No discount is above %(limit)s %% and every line has a product; the quote "
+                    "can be sent without approval."
+                )
                 % {"limit": _plain(discount_limit())}
             )
+        if need.approved:
+            raise _refuse(_("A manager already approved these prices; the quote can be sent."))
         _status(quote, QuoteStatus.IN_REVIEW, actor, channel, submitted_at=timezone.now())
         _event(quote, QuoteEvent.Kind.SUBMITTED, actor, comment)
-        title = _("Approve quote %(number)s (discount %(discount)s %%)") % {
-            "number": quote.number,
-            "discount": _plain(quote.max_discount),
-        }
+        # Each approver reads the title in their own language (notify fills it in).
+        if need.discount and need.hand_priced:
+            title = gettext_lazy(
+                "Approve quote %(number)s (discount %(discount)s %%, lines priced by hand)"
+            )
+        elif need.discount:
+            title = gettext_lazy("Approve quote %(number)s (discount %(discount)s %%)")
+        else:
+            title = gettext_lazy("Approve quote %(number)s (lines priced by hand)")
+        params = {"number": quote.number, "discount": _plain(quote.max_discount)}
         for person in approvers(quote):
             notify(
                 person,
@@ -888,6 +937,7 @@ def quote_submit(quote: Quote, *, actor: User, channel: str, comment: str = "") 
                 body=comment or quote.title,
                 url=_quote_url(quote),
                 actor=actor,
+                params=params,
             )
     return quote
 
@@ -915,13 +965,13 @@ def _decide(quote: Quote, *, actor: User, channel: str, approve: bool, comment: 
                 approved_at=timezone.now(),
             )
             _event(quote, QuoteEvent.Kind.APPROVED, actor, comment)
-            title = _("Quote %(number)s approved") % {"number": quote.number}
+            title = gettext_lazy("Quote %(number)s approved")
         else:
             if not comment:
                 raise ValidationError({"comment": [_("Say why, so the owner can revise it.")]})
             _status(quote, QuoteStatus.DRAFT, actor, channel)
             _event(quote, QuoteEvent.Kind.DECLINED, actor, comment)
-            title = _("Quote %(number)s not approved") % {"number": quote.number}
+            title = gettext_lazy("Quote %(number)s not approved")
         notify(
             quote.owner,
             NotificationKind.APPROVAL_DECISION,
@@ -929,6 +979,7 @@ def _decide(quote: Quote, *, actor: User, channel: str, approve: bool, comment: 
             body=comment,
             url=_quote_url(quote),
             actor=actor,
+            params={"number": quote.number},
         )
     return quote
 
@@ -954,14 +1005,23 @@ def send_blockers(quote: Quote) -> list[str]:
         reasons.append(_("Add at least one line first."))
     if quote.valid_until < timezone.localdate():
         reasons.append(_("The validity date has passed; set a new one."))
-    if quote.status != QuoteStatus.IN_REVIEW and needs_approval(quote):
-        reasons.append(
-            _(
-                "A discount of %(discount)s %% is above the limit of %(limit)s %%: submit the "
-                "quote for approval first."
+    need = approval(quote)
+    if quote.status != QuoteStatus.IN_REVIEW and need.needed:
+        if need.discount:
+            reasons.append(
+                _(
+                    "A discount of %(discount)s %% is above the limit of %(limit)s %%: submit "
+                    "the quote for approval first."
+                )
+                % {"discount": _plain(quote.max_discount), "limit": _plain(discount_limit())}
             )
-            % {"discount": _plain(quote.max_discount), "limit": _plain(discount_limit())}
-        )
+        if need.hand_priced:
+            reasons.append(
+                _(
+                    "Lines without a product are priced by hand: submit the quote for approval "
+                    "first."
+                )
+            )
     return reasons
 
 
@@ -1097,24 +1157,10 @@ def expire_quotes(today: dt.date | None = None) -> int:
 
 
 def overlapping_quotes(quote: Quote) -> list[Quote]:
-    """Other open or sent quotes on the same account with at least one of this quote's
-    products — whoever owns them (the caller decides what to show of them)."""
-    products = [pk for pk in quote.lines.values_list("product_id", flat=True) if pk]
-    if not products:
-        return []
-    return list(
-        Quote.objects.filter(
-            Q(account_id=quote.account_id),
-            status__in=(
-                QuoteStatus.DRAFT,
-                QuoteStatus.IN_REVIEW,
-                QuoteStatus.APPROVED,
-                QuoteStatus.SENT,
-            ),
-            lines__product_id__in=products,
-        )
-        .exclude(pk=quote.pk)
-        .select_related("owner")
-        .distinct()
-        .order_by("number")
-    )
+    """Every other open quote (draft, in review, approved, sent) on the same account, whatever
+    its products and whoever owns it, by number: two people must not offer the customer two
+    prices unknowingly. The caller decides what to show of each (see
+    `selectors.other_open_quotes`)."""
+    from .selectors import other_open_quotes
+
+    return list(other_open_quotes(quote))

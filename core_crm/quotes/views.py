@@ -509,13 +509,15 @@ def _detail_context(request: HttpRequest, quote: Quote) -> dict[str, Any]:
     can_edit = can(actor, Action.EDIT, quote, "quote")
     lines = list(quote.lines.select_related("product"))
     editable = can_edit and quote.status not in ("accepted", "rejected")
+    approval = services.approval(quote)
     return {
         "quote": quote,
         "lines": lines,
         "can_edit": can_edit,
         "editable": editable,
         "line_form": LineForm(book=quote.price_book, prefix="new"),
-        "needs_approval": services.needs_approval(quote),
+        "approval": approval,
+        "needs_approval": approval.needed,
         "limit": services.discount_limit(),
         "blockers": services.send_blockers(quote),
         "may_approve": services.may_approve(actor, quote) and quote.status == "in_review",
@@ -647,16 +649,12 @@ def quote_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 
 def overlap_rows(user: User, quote: Quote) -> list[dict[str, Any]]:
-    """Other open quotes on the account for the same products: readable ones in full, the
-    others only by number, owner and status."""
-    others = services.overlapping_quotes(quote)
-    readable = set(
-        selectors.quote_list(user)
-        .filter(pk__in=[o.pk for o in others])
-        .values_list("pk", flat=True)
-    )
+    """Every other open quote on the account, whoever owns it: readable ones in full, the
+    others only by number, owner, status and date."""
+    others = selectors.with_readable(user, selectors.other_open_quotes(quote))
     return [
-        {"quote": other, "readable": other.pk in readable, "owner": other.owner} for other in others
+        {"quote": other, "readable": other.readable, "owner": other.owner}  # type: ignore[attr-defined]
+        for other in others
     ]
 
 
@@ -712,10 +710,18 @@ def version_pdf_view(request: HttpRequest, pk: int, number: int) -> HttpResponse
 
 
 def account_tab(request: HttpRequest, account: Any) -> str:
-    """The account 360° "Quotes" tab: every quote on the account the viewer may read."""
+    """The account 360° "Quotes" tab: every quote on the account, so two people do not offer
+    the customer two prices unknowingly; those the viewer may not read only by number, owner,
+    status and date."""
     quotes = selectors.account_quotes(_actor(request), account)
+    rows = list(quotes[:100])
     return render_to_string(
         "quotes/_account_tab.html",
-        {"quotes": quotes[:100], "count": quotes.count(), "account": account},
+        {
+            "quotes": rows,
+            "count": quotes.count(),
+            "account": account,
+            "limited": any(not quote.readable for quote in rows),  # type: ignore[attr-defined]
+        },
         request=request,
     )

@@ -35,6 +35,7 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from core_crm.access.models import Action
 from core_crm.access.policy import (
@@ -437,7 +438,8 @@ def _tell_owner(opp: Opportunity, actor: User) -> None:
     notify(
         opp.owner,
         "assigned",
-        _("Opportunity assigned to you: %(name)s") % {"name": opp.name},
+        gettext_lazy("Opportunity assigned to you: %(name)s"),
+        params={"name": opp.name},
         url=f"/opportunities/{opp.pk}/",
         actor=actor,
     )
@@ -570,7 +572,8 @@ def team_member_add(
         notify(
             user,
             "assigned",
-            _("You joined the team of the opportunity %(name)s") % {"name": opp.name},
+            gettext_lazy("You joined the team of the opportunity %(name)s"),
+            params={"name": opp.name},
             url=f"/opportunities/{opp.pk}/",
             actor=actor,
         )

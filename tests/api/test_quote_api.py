@@ -188,7 +188,11 @@ def test_create_a_quote_with_lines_and_read_its_totals(alpha, rep, rep_api, cata
         "tax_total": "3315.26",
     }
     assert quote["grand_total"] == "28817.26"
-    assert quote["needs_approval"] is False and quote["send_blockers"] == []
+    # The freight line has no product: its price is set by hand, so a manager approves it.
+    assert quote["needs_approval"] is True
+    assert quote["send_blockers"] == [
+        "Lines without a product are priced by hand: submit the quote for approval first."
+    ]
 
     line = quote["lines"][1]
     url = f"/api/v1/quotes/{quote['id']}/"
@@ -287,6 +291,48 @@ def test_discount_above_the_limit_blocks_sending_until_a_manager_approves(
     assert sent.status_code == 201 and sent.json()["number"] == 1
     history = [e["kind"] for e in api.get(f"{url}history/").json()]
     assert history[:3] == ["sent", "approved", "submitted"]
+
+
+def test_a_line_without_a_product_needs_approval_like_a_discount_above_the_limit(
+    alpha, rep, rep_api, manager, catalogue
+):
+    """A product line swapped for a line without a product at 60 % of its list price and no
+    discount: the detail says approval is needed, sending is refused until a manager approved,
+    and a new price on that line needs approval again."""
+    _rep, api = rep_api
+    boss = api_of(alpha, "manager@alpha.test", "sales_manager")
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        pump_line = quote.lines.get().pk
+    url = f"/api/v1/quotes/{quote.pk}/"
+    detail = api.get(url).json()
+    assert detail["needs_approval"] is False and detail["send_blockers"] == []
+    assert api.delete(f"{url}lines/{pump_line}/").status_code == 204
+    added = api.post(
+        f"{url}lines/", {"description": "Centrifugal pump", "list_price": "7200", "quantity": "2"}
+    )
+    assert added.status_code == 201, added.content
+    line = added.json()
+    detail = api.get(url).json()
+    assert detail["max_discount"] == "0.00" and detail["grand_total"] == "16272.00"
+    assert detail["needs_approval"] is True
+    assert detail["send_blockers"] == [
+        "Lines without a product are priced by hand: submit the quote for approval first."
+    ]
+    blocked = api.post(f"{url}send/", {})
+    assert blocked.status_code == 400 and "priced by hand" in blocked.json()["status"][0]
+
+    assert api.post(f"{url}submit/", {}).json()["status"] == "in_review"
+    approved = boss.post(f"{url}approve/", {"comment": "Special price"}).json()
+    assert approved["status"] == "approved" and approved["needs_approval"] is False
+    assert approved["send_blockers"] == []
+
+    changed = api.patch(f"{url}lines/{line['id']}/", {"list_price": "6000"})
+    assert changed.status_code == 200 and changed.json()["net"] == "12000.00"
+    detail = api.get(url).json()
+    assert detail["status"] == "draft" and detail["needs_approval"] is True
+    assert api.post(f"{url}send/", {}).status_code == 400
+    assert api.get(f"{url}versions/").json() == []
 
 
 def test_send_freezes_a_version_that_later_edits_leave_alone(alpha, rep, rep_api, catalogue):

@@ -368,3 +368,40 @@ def test_every_workspace_page_header_has_the_bell_with_my_unread_count(
         assert 'data-testid="notification-bell"' in html, path
         badge = html.split('data-testid="notification-count"', 1)[1].split(">", 1)[0]
         assert 'data-count="2"' in badge, path
+
+
+def test_each_person_reads_notifications_in_their_own_language(alpha, admin, rep):
+    """A Chinese-speaking manager's decision reaches an English-speaking rep in English, and
+    the rep's request reaches the manager in Chinese, whatever language the request ran in."""
+    from django.utils import translation
+
+    from core_crm.sales.opportunities import opportunity_assign
+
+    from ..sales.factories import make_opportunity
+
+    with tenant_context(alpha):
+        admin.language = "zh-hans"
+        admin.save(update_fields=["language"])
+        rep.language = "en"
+        rep.save(update_fields=["language"])
+        opp = make_opportunity(rep, name="Jasmine line")
+        with translation.override("zh-hans"):  # the actor works in Chinese
+            opp.owner = admin
+            opp.save(update_fields=["owner"])
+            opportunity_assign(opp, actor=admin, owner=rep, channel="web")
+        to_rep = Notification.objects.filter(user=rep, kind="assigned").latest("pk")
+        assert to_rep.title == "Opportunity assigned to you: Jasmine line"
+        from core_crm.sales.models import OpportunityTeamMember
+        from core_crm.sales.opportunities import team_member_add
+
+        opp.refresh_from_db()
+        with translation.override("en"):  # the actor works in English
+            team_member_add(
+                opp,
+                actor=rep,
+                user=admin,
+                role=OpportunityTeamMember.Role.values[0],
+                channel="web",
+            )
+        to_admin = Notification.objects.filter(user=admin, kind="assigned").latest("pk")
+        assert to_admin.title == "您已加入商机 Jasmine line 的团队"

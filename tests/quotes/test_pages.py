@@ -10,6 +10,7 @@ Money in the fixture (standard CNY book, tax 13 %, discount limit 15 %):
 
 from __future__ import annotations
 
+import html as html_lib
 import io
 import re
 from decimal import Decimal
@@ -17,13 +18,16 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 from pypdf import PdfReader
 
 from core_crm.notifications.models import Notification
+from core_crm.quotes import services
 from core_crm.quotes.models import Quote, QuoteEvent, QuoteLine, QuoteVersion
 
 from ..customfields.helpers import client_for
+from ..sales.factories import make_opportunity
 from .conftest import quote_with
 
 V1 = {"net": "21,600.00 CNY", "tax": "2,808.00 CNY", "grand": "24,408.00 CNY", "rate": "13"}
@@ -41,6 +45,11 @@ def pdf_text(response) -> str:  # type: ignore[no-untyped-def]
 def text_of(html: str) -> str:
     """The page's text without tags, whitespace collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def plain(html: str) -> str:
+    """The page's text as a reader sees it: no tags, entities decoded, whitespace collapsed."""
+    return html_lib.unescape(text_of(html))
 
 
 def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]
@@ -350,4 +359,297 @@ def test_quote_list_queries_do_not_grow_with_rows(
         assert Quote.objects.count() == 15
     many = _list_queries(client)
     assert client.get("/quotes/").content.decode().count('data-testid="quote-row"') == 15
+    assert many == few
+
+
+# --- Lines without a product need approval ----------------------------------------------------
+
+HAND_PRICED = "Lines without a product are priced by hand: submit the quote for approval first."
+
+
+def test_a_line_without_a_product_waits_for_a_managers_approval(
+    alpha, rep, manager, rep_client, manager_client, catalogue
+):
+    """The bypass: the pump line replaced by a line without a product at 60 % of the pump's
+    list price, no discount. It is not sent until a manager approved it."""
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        pump_line = quote.lines.get()
+    rep_client.post(f"/quotes/{quote.pk}/lines/{pump_line.pk}/", {"delete": "1"})
+    rep_client.post(
+        f"/quotes/{quote.pk}/lines/",
+        {
+            "new-description": "Centrifugal pump",
+            "new-quantity": "2",
+            "new-list_price": "7200",
+            "new-discount_percent": "0",
+        },
+    )
+    with tenant_context(alpha):
+        quote.refresh_from_db()
+        line = quote.lines.get()
+        assert line.product is None and quote.max_discount == Decimal("0.00")
+        assert quote.grand_total == Decimal("16272.00")  # 14,400 + 13 %
+
+    detail = rep_client.get(f"/quotes/{quote.pk}/").content.decode()
+    hint = plain(detail.split('data-testid="needs-approval"')[1].split("</p>")[0])
+    assert (
+        "Lines without a product are priced by hand: submit the quote for approval before "
+        "sending it." in hint
+    )
+    assert 'data-testid="submit-for-approval"' in detail
+    assert 'data-testid="send-link"' not in detail
+    assert HAND_PRICED in plain(detail.split('data-testid="send-blockers"')[1])
+    send_page = rep_client.get(f"/quotes/{quote.pk}/send/").content.decode()
+    assert HAND_PRICED in plain(send_page)
+    assert 'data-testid="confirm-send" disabled' in send_page
+    refused = rep_client.post(f"/quotes/{quote.pk}/send/")
+    assert refused.status_code == 200 and HAND_PRICED in messages_of(refused)
+    with tenant_context(alpha):
+        assert not QuoteVersion.objects.filter(quote=quote).exists()
+
+    submitted = rep_client.post(f"/quotes/{quote.pk}/submit/", follow=True)
+    assert "Submitted for approval; approvers have been told." in messages_of(submitted)
+    banner = plain(
+        rep_client.get(f"/quotes/{quote.pk}/")
+        .content.decode()
+        .split('data-testid="review-banner"')[1]
+        .split("</div>")[0]
+    )
+    assert "Waiting for a manager's approval: lines without a product are priced by hand." in (
+        banner
+    )
+    inbox = manager_client.get("/quotes/approvals/").content.decode()
+    item = plain(inbox.split('data-testid="approval-item"')[1].split("</li>")[0])
+    assert "largest discount 0 %" in item and "lines priced by hand" in item
+    assert "16,272.00 CNY" in item
+    manager_client.post(f"/quotes/{quote.pk}/approve/", {"comment": "Special price"})
+    assert rep_client.post(f"/quotes/{quote.pk}/send/").status_code == 302
+    with tenant_context(alpha):
+        quote.refresh_from_db()
+        assert quote.status == "sent"
+
+    # A new price on the line, through the line form: back to draft, and approval again.
+    rep_client.post(
+        f"/quotes/{quote.pk}/lines/{line.pk}/",
+        {"quantity": "2", "list_price": "6000", "discount_percent": "0"},
+    )
+    with tenant_context(alpha):
+        quote.refresh_from_db()
+        assert quote.status == "draft" and quote.grand_total == Decimal("13560.00")
+    refused = rep_client.post(f"/quotes/{quote.pk}/send/")
+    assert refused.status_code == 200 and HAND_PRICED in messages_of(refused)
+    with tenant_context(alpha):
+        assert QuoteVersion.objects.filter(quote=quote).count() == 1
+
+
+def test_the_inbox_names_both_a_discount_and_lines_priced_by_hand(
+    alpha, rep, manager, rep_client, manager_client, catalogue
+):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="20")
+        services.quote_line_save(
+            quote, actor=rep, data={"description": "Freight", "list_price": "500"}, channel="web"
+        )
+    detail = plain(rep_client.get(f"/quotes/{quote.pk}/").content.decode())
+    assert (
+        "A discount of 20 % is above the limit of 15 %: submit the quote for approval before "
+        "sending it." in detail
+    )
+    assert "Lines without a product are priced by hand, so they need the approval too." in detail
+    rep_client.post(f"/quotes/{quote.pk}/submit/")
+    inbox = manager_client.get("/quotes/approvals/").content.decode()
+    item = plain(inbox.split('data-testid="approval-item"')[1].split("</li>")[0])
+    assert "largest discount 20 %" in item and "lines priced by hand" in item
+    assert "or with lines priced by hand" in plain(inbox)
+
+
+# --- The account: timeline and quotes tab ----------------------------------------------------
+
+
+def quote_items(page: str) -> list[str]:
+    """The text of each quote item of the account timeline."""
+    return [
+        plain(item)
+        for item in re.findall(r'<li class="relative" data-source="quotes">(.*?)</li>', page, re.S)
+    ]
+
+
+def test_the_timeline_shows_what_each_sent_version_cost(alpha, rep, rep_client, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="10", quantity="1")
+        services.quote_send(quote, actor=rep, channel="web")  # 10,800 + 13 % = 12,204.00
+        services.quote_line_save(
+            quote, actor=rep, line=quote.lines.get(), data={"quantity": "3"}, channel="web"
+        )
+        services.quote_send(quote, actor=rep, channel="web")  # 32,400 + 13 % = 36,612.00
+        services.quote_line_save(
+            quote, actor=rep, line=quote.lines.get(), data={"quantity": "5"}, channel="web"
+        )  # the working copy moves on: 61,020.00, not sent
+    items = quote_items(rep_client.get(f"/customers/{quote.account_id}/").content.decode())
+    v1 = [item for item in items if f"Quote {quote.number} sent (v1)" in item]
+    v2 = [item for item in items if f"Quote {quote.number} sent (v2)" in item]
+    assert len(v1) == len(v2) == 1, items
+    assert "12,204.00 CNY" in v1[0] and "36,612.00" not in v1[0] and "61,020.00" not in v1[0]
+    assert "36,612.00 CNY" in v2[0] and "12,204.00" not in v2[0] and "61,020.00" not in v2[0]
+
+
+def _account_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    client.get(url)  # warm caches (content types, workspace settings)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_quote_timeline_queries_do_not_grow_with_sent_quotes(alpha, rep, rep_client, catalogue):
+    with tenant_context(alpha):
+        first = quote_with(rep, catalogue)
+        account = first.account
+
+        def send(n: int) -> None:
+            for i in range(n):
+                opp = make_opportunity(rep, account=account, name=f"Deal {i}", currency="CNY")
+                services.quote_send(
+                    quote_with(rep, catalogue, opp=opp, quantity=str(i + 1)),
+                    actor=rep,
+                    channel="web",
+                )
+
+        services.quote_send(first, actor=rep, channel="web")
+        send(1)
+    url = f"/customers/{account.pk}/?source=quotes"
+    few = _account_queries(rep_client, url)
+    assert len(quote_items(rep_client.get(url).content.decode())) == 2
+    with tenant_context(alpha):
+        send(6)
+    many = _account_queries(rep_client, url)
+    assert len(quote_items(rep_client.get(url).content.decode())) == 8
+    assert many == few
+
+
+def _rows(page: str, testid: str) -> dict[str, str]:
+    """Rows (`<tr>` or `<li>`) with this test id, by the quote number they start with."""
+    rows = re.findall(rf'<(tr|li)[^>]*data-testid="{testid}"[^>]*>(.*?)</\1>', page, re.S)
+    found = {}
+    for _tag, row in rows:
+        text = plain(row)
+        number = re.search(r"Q-\d{4}-\d{4}", text)
+        assert number, text
+        found[number.group(0)] = row
+    return found
+
+
+@pytest.fixture
+def shared_account(alpha, rep, other_rep, catalogue):  # type: ignore[no-untyped-def]
+    """The rep's account with the rep's quote, a sent quote of another team's rep (who may not
+    be read by the rep) and an answered one of theirs."""
+    with tenant_context(alpha):
+        mine = quote_with(rep, catalogue)
+        account = mine.account
+        west = make_opportunity(other_rep, account=account, name="West deal", currency="CNY")
+        theirs = quote_with(other_rep, catalogue, opp=west, quantity="3", discount="5")
+        theirs.title = "Wu's secret offer"
+        theirs.save(update_fields=["title"])
+        services.quote_send(theirs, actor=other_rep, channel="web")
+        theirs.refresh_from_db()
+        old = make_opportunity(other_rep, account=account, name="Old deal", currency="CNY")
+        answered = quote_with(other_rep, catalogue, opp=old, quantity="7")
+        services.quote_send(answered, actor=other_rep, channel="web")
+        services.quote_accept(answered, actor=other_rep, channel="web")
+        answered.refresh_from_db()
+        return {"mine": mine, "theirs": theirs, "answered": answered, "account": account}
+
+
+def _secrets(quote: Quote) -> list[str]:
+    return [
+        f"{quote.grand_total:,.2f}",
+        f"{quote.subtotal:,.2f}",
+        quote.title,
+        html_lib.escape(quote.title),
+        f'href="/quotes/{quote.pk}/"',
+    ]
+
+
+def test_the_account_quotes_tab_lists_every_quote_but_only_what_the_viewer_may_read(
+    alpha, rep, other_rep, rep_client, admin_client, shared_account
+):
+    mine, theirs = shared_account["mine"], shared_account["theirs"]
+    answered = shared_account["answered"]
+    url = f"/customers/{shared_account['account'].pk}/?tab=quotes"
+    page = rep_client.get(url).content.decode()
+    rows = _rows(page, "account-quote")
+    assert set(rows) == {mine.number, theirs.number, answered.number}
+
+    own = plain(rows[mine.number])
+    assert "Pump deal" in own and "27,120.00 CNY" in own  # 24,000 + 13 %
+    assert f'href="/quotes/{mine.pk}/"' in rows[mine.number]
+    sent_on = timezone.localtime(theirs.sent_at).strftime("%m/%d/%Y")
+    for quote, status in ((theirs, "Sent"), (answered, "Accepted")):
+        row = plain(rows[quote.number])
+        assert str(other_rep) in row and status in row, row
+        assert not re.search(r"\d,\d{3}\.\d\d|\d\.\d\d", row), row  # no amount at all
+        for secret in _secrets(quote):
+            assert secret not in page, secret
+    assert f"sent {sent_on}" in plain(rows[theirs.number])
+    assert rep_client.get(f"/quotes/{theirs.pk}/").status_code == 404
+
+    # The admin reads every quote: all in full.
+    full = _rows(admin_client.get(url).content.decode(), "account-quote")
+    assert set(full) == set(rows)
+    for quote in (mine, theirs, answered):
+        assert f"{quote.grand_total:,.2f} CNY" in plain(full[quote.number])
+        assert f'href="/quotes/{quote.pk}/"' in full[quote.number]
+    assert "Wu's secret offer" in plain(full[theirs.number])
+
+
+def test_the_send_page_warns_about_every_other_open_quote_on_the_account(
+    alpha, rep, other_rep, rep_client, admin_client, catalogue, shared_account
+):
+    mine, theirs = shared_account["mine"], shared_account["theirs"]
+    account = shared_account["account"]
+    with tenant_context(alpha):
+        # One more of the rep's own, for another product: the rep reads it in full.
+        opp = make_opportunity(rep, account=account, name="Valves", currency="CNY")
+        valves = services.quote_create(opp, actor=rep, channel="web")
+        services.quote_line_save(
+            valves, actor=rep, data={"product": catalogue.valve, "quantity": "2"}, channel="web"
+        )
+        valves.refresh_from_db()
+    page = rep_client.get(f"/quotes/{mine.pk}/send/").content.decode()
+    assert "Other open quotes on this account:" in plain(page)
+    rows = _rows(page, "other-quote")
+    # The answered quote is not open: not a price the customer may still take.
+    assert set(rows) == {theirs.number, valves.number}
+    readable = plain(rows[valves.number])
+    assert "1,922.13 CNY" in readable  # 1,701 + 13 %
+    assert f'href="/quotes/{valves.pk}/"' in rows[valves.number]
+    limited = plain(rows[theirs.number])
+    assert str(other_rep) in limited and "Sent" in limited
+    assert not re.search(r"\d,\d{3}\.\d\d|\d\.\d\d", limited), limited
+    for secret in _secrets(theirs):
+        assert secret not in page, secret
+    full = _rows(admin_client.get(f"/quotes/{mine.pk}/send/").content.decode(), "other-quote")
+    assert f"{theirs.grand_total:,.2f} CNY" in plain(full[theirs.number])
+
+
+def test_account_tab_and_send_page_queries_do_not_grow_with_quotes(
+    alpha, rep, other_rep, rep_client, catalogue, shared_account
+):
+    account, mine = shared_account["account"], shared_account["mine"]
+
+    def add(n: int) -> None:
+        with tenant_context(alpha):
+            for i in range(n):
+                for owner in (rep, other_rep):
+                    opp = make_opportunity(owner, account=account, name=f"D{i}", currency="CNY")
+                    quote_with(owner, catalogue, opp=opp)
+
+    tab = f"/customers/{account.pk}/?tab=quotes"
+    send = f"/quotes/{mine.pk}/send/"
+    few = (_account_queries(rep_client, tab), _account_queries(rep_client, send))
+    add(4)
+    many = (_account_queries(rep_client, tab), _account_queries(rep_client, send))
+    assert len(_rows(rep_client.get(tab).content.decode(), "account-quote")) == 11
+    assert len(_rows(rep_client.get(send).content.decode(), "other-quote")) == 9
     assert many == few

@@ -291,7 +291,7 @@ def test_expire_task_runs_in_the_workspace(alpha, rep, catalogue, eager_celery):
         assert quote.status == "expired"
 
 
-def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(
+def test_every_other_open_quote_on_the_account_is_found_whoever_owns_it(
     alpha, rep, other_rep, catalogue
 ):
     with tenant_context(alpha):
@@ -304,8 +304,16 @@ def test_overlapping_quotes_on_the_account_are_found_whoever_owns_them(
         services.quote_line_save(
             unrelated, actor=other_rep, data={"product": catalogue.valve}, channel="web"
         )
-        assert services.overlapping_quotes(mine) == [theirs]
-        assert Opportunity.objects.filter(account=account).count() == 3
+        done_opp = make_opportunity(other_rep, account=account, currency="CNY")
+        done = quote_with(other_rep, catalogue, opp=done_opp)
+        services.quote_send(done, actor=other_rep, channel="web")
+        services.quote_accept(done, actor=other_rep, channel="web")
+        elsewhere = quote_with(other_rep, catalogue)  # same product, another account
+        # Every other open quote on the account, whatever its products and whoever owns it;
+        # answered quotes and other accounts' quotes are left out.
+        assert services.overlapping_quotes(mine) == [theirs, unrelated]
+        assert elsewhere.account_id != account.pk
+        assert Opportunity.objects.filter(account=account).count() == 4
 
 
 def test_an_item_whose_price_was_removed_keeps_its_price_and_can_still_change(
@@ -395,3 +403,125 @@ def test_changing_the_quantity_on_the_page_keeps_the_discount(alpha, rep, rep_cl
     with tenant_context(alpha):
         item.refresh_from_db()
         assert (item.quantity, item.discount_percent) == (Decimal("4"), Decimal("7.5"))
+
+
+# --- Lines without a product (priced by hand) -------------------------------------------------
+
+
+def _free_text_instead_of_the_pump(quote: Quote, rep) -> None:  # type: ignore[no-untyped-def]
+    """The bypass the approval rule closes: the pump line replaced by a line without a
+    product at 60 % of the pump's list price, with no discount at all."""
+    services.quote_line_delete(quote.lines.get(), actor=rep, channel="web")
+    services.quote_line_save(
+        quote,
+        actor=rep,
+        data={"description": "Centrifugal pump", "list_price": "7200", "quantity": "2"},
+        channel="web",
+    )
+    quote.refresh_from_db()
+
+
+def test_a_line_without_a_product_needs_a_managers_approval_before_sending(
+    alpha, rep, manager, catalogue
+):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        assert not services.needs_approval(quote)
+        _free_text_instead_of_the_pump(quote, rep)
+        assert quote.max_discount == Decimal("0.00")  # no discount above the limit…
+        assert services.needs_approval(quote)  # …but a price set by hand
+        blockers = services.send_blockers(quote)
+        assert blockers == [
+            "Lines without a product are priced by hand: submit the quote for approval first."
+        ]
+        with pytest.raises(ValidationError) as exc:
+            services.quote_send(quote, actor=rep, channel="web")
+        assert "priced by hand" in exc.value.message_dict["status"][0]
+        assert not QuoteVersion.objects.filter(quote=quote).exists()
+
+        services.quote_submit(quote, actor=rep, channel="web", comment="Special price")
+        request = Notification.objects.get(user=manager, kind="approval_request")
+        assert request.title == f"Approve quote {quote.number} (lines priced by hand)"
+        services.quote_approve(quote, actor=manager, channel="web")
+        quote.refresh_from_db()
+        assert not services.needs_approval(quote) and services.send_blockers(quote) == []
+        assert services.quote_send(quote, actor=rep, channel="web").number == 1
+
+
+def test_a_discount_and_a_line_without_a_product_are_both_named(alpha, rep, manager, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="20")
+        services.quote_line_save(
+            quote,
+            actor=rep,
+            data={"description": "Freight", "list_price": "500"},
+            channel="web",
+        )
+        quote.refresh_from_db()
+        assert services.send_blockers(quote) == [
+            "A discount of 20 % is above the limit of 15 %: submit the quote for approval first.",
+            "Lines without a product are priced by hand: submit the quote for approval first.",
+        ]
+        services.quote_submit(quote, actor=rep, channel="web")
+        request = Notification.objects.get(user=manager, kind="approval_request")
+        assert request.title == (
+            f"Approve quote {quote.number} (discount 20 %, lines priced by hand)"
+        )
+
+
+def test_a_quote_with_product_lines_within_the_limit_cannot_be_submitted(alpha, rep, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue, discount="5")
+        with pytest.raises(ValidationError) as exc:
+            services.quote_submit(quote, actor=rep, channel="web")
+        assert exc.value.message_dict["status"] == [
+            "No discount is above 15 % and every line has a product; the quote can be sent "
+            "without approval."
+        ]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"list_price": "7000"}, {"quantity": "3"}, {"description": "Pump, refurbished"}],
+    ids=["price", "quantity", "description"],
+)
+def test_changing_an_approved_line_without_a_product_sends_the_quote_back_to_draft(
+    alpha, rep, manager, catalogue, change
+):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        _free_text_instead_of_the_pump(quote, rep)
+        services.quote_submit(quote, actor=rep, channel="web")
+        services.quote_approve(quote, actor=manager, channel="web")
+        # The header is not a price: the approval holds.
+        services.quote_update(quote, actor=rep, data={"terms": "Ex works"}, channel="web")
+        quote.refresh_from_db()
+        assert quote.status == "approved" and not services.needs_approval(quote)
+
+        line = quote.lines.get()
+        services.quote_line_save(quote, actor=rep, line=line, data=change, channel="web")
+        quote.refresh_from_db()
+        assert quote.status == "draft"
+        assert services.needs_approval(quote)
+        assert quote.events.filter(kind=QuoteEvent.Kind.REOPENED).exists()
+        with pytest.raises(ValidationError) as exc:
+            services.quote_send(quote, actor=rep, channel="web")
+        assert "priced by hand" in exc.value.message_dict["status"][0]
+
+
+def test_an_approved_line_without_a_product_can_be_removed_without_a_new_approval(
+    alpha, rep, manager, catalogue
+):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        services.quote_line_save(
+            quote, actor=rep, data={"description": "Freight", "list_price": "500"}, channel="web"
+        )
+        quote.refresh_from_db()
+        services.quote_submit(quote, actor=rep, channel="web")
+        services.quote_approve(quote, actor=manager, channel="web")
+        services.quote_line_delete(quote.lines.get(product__isnull=True), actor=rep, channel="web")
+        quote.refresh_from_db()
+        # Only product lines within the limit are left: nothing to approve any more.
+        assert quote.status == "draft" and not services.needs_approval(quote)
+        services.quote_send(quote, actor=rep, channel="web")
