@@ -98,3 +98,14 @@ def test_dashboard_queries_do_not_grow(alpha, rep, rep_client):  # type: ignore[
                 },
             )
     assert count() == few
+
+
+def test_dashboard_and_profile_speak_chinese(alpha, rep, rep_client):  # type: ignore[no-untyped-def]
+    from django.utils import translation
+
+    rep_client.cookies["django_language"] = "zh-hans"
+    home = rep_client.get("/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    profile = rep_client.get("/settings/profile/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    translation.activate("en")
+    assert "我的在途商机" in home and "今日待办" in home and "我的今天" in home
+    assert "个人资料与时区" in home and "时区" in profile
