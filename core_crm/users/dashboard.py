@@ -14,6 +14,7 @@ from core_crm.access.policy import scope_for
 
 
 def my_day(user: Any) -> dict[str, Any]:
+    from core_crm.activities.models import REMINDER_KINDS
     from core_crm.activities.selectors import activity_list, involving, with_related
     from core_crm.quotes.models import QuoteStatus
     from core_crm.quotes.selectors import approval_inbox, is_approver, quote_list
@@ -31,7 +32,12 @@ def my_day(user: Any) -> dict[str, Any]:
         figures["overdue_deals"] = mine.filter(close_date__lt=timezone.localdate()).count()
     end_of_day = timezone.localtime().replace(hour=23, minute=59, second=59)
     moment = Q(start_at__lte=end_of_day) | Q(start_at__isnull=True, due_at__lte=end_of_day)
-    todo = with_related(activity_list(user).filter(involving(user), moment, done=False))
+    # Notes and logged emails are records of what happened, not things to do.
+    todo = with_related(
+        activity_list(user).filter(
+            involving(user), moment, done=False, kind__in=[str(k) for k in REMINDER_KINDS]
+        )
+    )
     figures["agenda"] = list(todo.order_by("start_at", "due_at", "pk")[:10])
     figures["agenda_count"] = todo.count()
     start_of_day = end_of_day.replace(hour=0, minute=0, second=0) - dt.timedelta(microseconds=1)

@@ -51,7 +51,18 @@ def test_my_figures_and_my_day(alpha, rep, admin, rep_client):  # type: ignore[n
                 "start_at": timezone.now() + dt.timedelta(days=7),
             },
         )
+        activities.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "note",
+                "subject": "Buyer prefers oolong",
+                "account": account,
+                "start_at": timezone.now() - dt.timedelta(hours=2),
+            },
+        )
     html = rep_client.get("/").content.decode()
+    assert "Buyer prefers oolong" not in html  # a note is a record, not a to-do
     pipeline = card(html, "my-pipeline")
     assert "4,000 CNY" in pipeline and "2 deals" in pipeline and "weighted 1,600" in pipeline
     assert "1,000 CNY" in card(html, "closing-this-month")
