@@ -52,13 +52,25 @@ def contacts_tab(request: Any, account: Account) -> str:
     )
 
 
+# Parts of a deal whose changes are audited under a name of their own (not a model field).
+PART_LABELS = {
+    "contact_roles": gettext_lazy("contact roles"),
+    "team": gettext_lazy("deal team"),
+    "competitors": gettext_lazy("competitors"),
+}
+
+
 def _field_label(model: Any, name: str) -> str:
     """A changed field as people read it ("next step"), or its key when it is no model field
     (custom values, merge marks)."""
+    if name in PART_LABELS:
+        return str(PART_LABELS[name])
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        field = model._meta.get_field(name)
     except FieldDoesNotExist:
         return name
+    # Reverse relations have no verbose name of their own.
+    return str(getattr(field, "verbose_name", None) or name)
 
 
 # Opportunity fields that a stage move changes: those moves are on the timeline already, as

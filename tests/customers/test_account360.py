@@ -418,3 +418,39 @@ def test_timeline_api_merges_filters_and_hides_like_the_page(
             pk=account.pk + 7000, name="Beta only", owner=User.objects.earliest("pk")
         )
     assert api.get(f"/api/v1/accounts/{account.pk + 7000}/timeline/").status_code == 404
+
+
+def test_changes_to_a_deals_contact_roles_team_and_competitors_read_well(
+    alpha,
+    rep,
+    admin,
+    rep_client,
+    account_with_history,
+    rep_api,  # noqa: F811
+):  # type: ignore[no-untyped-def]
+    account, opp, contact = (
+        account_with_history["account"],
+        account_with_history["opp"],
+        account_with_history["contact"],
+    )
+    with tenant_context(alpha):
+        from core_crm.customers.models import PicklistValue
+        from core_crm.sales.models import OpportunityTeamMember
+
+        opportunities.contact_role_set(
+            opp,
+            actor=rep,
+            contact=contact,
+            role=PicklistValue.objects.filter(picklist="contact_role").first(),
+            channel="web",
+        )
+        opportunities.team_member_add(
+            opp, actor=rep, user=admin, role=OpportunityTeamMember.Role.values[0], channel="web"
+        )
+        opportunities.competitor_add(opp, actor=rep, data={"name": "Rival Tea"}, channel="web")
+    response = rep_client.get(f"/customers/{account.pk}/?source=changes")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "contact roles" in html and "deal team" in html and "competitors" in html
+    _user, api = rep_api
+    assert api.get(f"/api/v1/accounts/{account.pk}/timeline/").status_code == 200
