@@ -511,6 +511,8 @@ def contact_role_set(
         errors["attitude"] = [_("Choose an attitude from the list.")]
     if found is None and "contact" not in errors:
         errors["contact"] = [_("Choose a contact.")]
+    elif found is not None and found.account_id != opp.account_id:
+        errors["contact"] = [_("Choose a contact who works at this account.")]
     if errors or value is None:
         raise ValidationError(errors)
     with transaction.atomic():

@@ -302,3 +302,27 @@ def test_the_edit_page_saves_a_closed_deal_in_a_currency_switched_off_since(
     assert response.status_code == 302, response.content.decode()[:2000]
     with tenant_context(alpha):
         assert Opportunity.objects.get(pk=opp.pk).next_step == "Send the thank-you letter"
+
+
+def test_a_contact_role_goes_only_to_a_contact_of_the_deals_account(alpha, rep):  # type: ignore[no-untyped-def]
+    from core_crm.customers.models import Account, Contact
+    from core_crm.sales.models import OpportunityContact
+
+    from .factories import make_opportunity
+
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, name="Tea line")
+        elsewhere = Account.objects.create(name="Other Co", owner=rep)
+        stranger = Contact.objects.create(
+            first_name="Wu", last_name="Li", account=elsewhere, owner=rep
+        )
+        role = PicklistValue.objects.filter(picklist="contact_role").first()
+        with pytest.raises(ValidationError) as exc:
+            svc.contact_role_set(opp, actor=rep, contact=stranger, role=role, channel="web")
+        assert exc.value.message_dict["contact"] == ["Choose a contact who works at this account."]
+        assert not OpportunityContact.objects.filter(opportunity=opp).exists()
+        buyer = Contact.objects.create(
+            first_name="Na", last_name="Li", account=opp.account, owner=rep
+        )
+        svc.contact_role_set(opp, actor=rep, contact=buyer, role=role, channel="web")
+        assert OpportunityContact.objects.filter(opportunity=opp, contact=buyer).exists()
