@@ -335,3 +335,15 @@ def test_board_and_account_page_fit_a_phone(browser: Browser, live_app, workspac
     assert page.evaluate(fits), page.evaluate(
         "[document.documentElement.scrollWidth, window.innerWidth]"
     )
+    # The bell's panel and the search results open within the screen, not off its left edge.
+    page.get_by_test_id("notification-bell").locator("summary").click()
+    panel = page.locator("[data-bell-panel]")
+    expect(panel).to_be_visible()
+    box = panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.get_by_test_id("notification-bell").locator("summary").click()
+    page.get_by_role("searchbox", name="Search").fill("Alpha")
+    results = page.locator("#global-search-results")
+    expect(results).to_contain_text("Alpha valves")
+    box = results.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
