@@ -40,3 +40,17 @@ def test_crm_pages_are_translated(alpha, alpha_client):
     assert "只看我的" in page
     form = alpha_client.get("/leads/new/").content.decode()
     assert "新建线索" in form and "保存" in form
+
+
+def test_chinese_pages_group_money_by_thousands(alpha, rep, rep_client):
+    from django.utils import translation
+    from django_tenants.utils import tenant_context
+
+    from .sales.factories import make_opportunity
+
+    with tenant_context(alpha):
+        make_opportunity(rep, name="Big deal", amount=1234567)
+    rep_client.cookies["django_language"] = "zh-hans"
+    html = rep_client.get("/opportunities/", HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    translation.activate("en")
+    assert "1,234,567" in html and "1234567.00" not in html
