@@ -12,7 +12,7 @@ from django.urls import reverse
 from core_crm.workspace.extensions import TIMELINE_LIMIT, TimelineItem
 
 from .models import Kind
-from .selectors import activities_for
+from .selectors import WHEN, activities_for
 
 ICONS = {
     Kind.CALL: "📞",
@@ -35,7 +35,7 @@ def timeline(account: Any, user: Any, since: dt.datetime | None) -> Iterable[Tim
     if since is not None:
         queryset = queryset.filter(updated_at__gte=since)
     items = []
-    for activity in queryset.order_by("-start_at", "-due_at", "-pk")[:TIMELINE_LIMIT]:
+    for activity in queryset.order_by(WHEN.desc(nulls_last=True), "-pk")[:TIMELINE_LIMIT]:
         when = activity.done_at if activity.done and activity.done_at else activity.when
         state = "✓" if activity.done else ""
         items.append(

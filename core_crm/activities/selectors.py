@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from core_crm.access.models import Action
@@ -14,6 +15,9 @@ from core_crm.access.policy import visible
 from core_crm.users.models import User
 
 from .models import Activity, FollowUpPlan
+
+# When an activity happens: its start, or a task's due time.
+WHEN = Coalesce("start_at", "due_at")
 
 
 def activity_list(user: User, action: str = Action.READ) -> QuerySet[Activity]:
@@ -76,8 +80,9 @@ def activities_for(obj: Model, user: User) -> QuerySet[Activity]:
     field = {Account: "account", Contact: "contact", Lead: "lead", Opportunity: "opportunity"}[
         type(obj)  # type: ignore[index]
     ]
+    # Open ones first, then by when they happen (a task by its due time), latest first.
     return with_related(activity_list(user).filter(**{field: obj})).order_by(
-        "done", "-start_at", "-due_at", "-pk"
+        "done", WHEN.desc(nulls_last=True), "-pk"
     )
 
 

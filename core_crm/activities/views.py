@@ -28,6 +28,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -266,7 +267,8 @@ def activity_create(request: HttpRequest) -> HttpResponseBase:
                         status=201,
                     )
                 messages.success(request, _("Activity saved."))
-                return redirect(request.POST.get("next") or "activity_detail", activity.pk)
+                back = _back(request, "")
+                return redirect(back) if back else redirect("activity_detail", activity.pk)
     if request.method == "POST" and _wants_json(request):
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     return render(
@@ -353,8 +355,13 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _back(request: HttpRequest, fallback: str) -> str:
+    """Where a form goes back to: the `next` it was given when that is a page of this
+    workspace, never another site."""
     target = request.POST.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else fallback
+    safe = target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return target if safe else fallback
 
 
 @login_required

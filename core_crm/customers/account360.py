@@ -275,6 +275,7 @@ def page_context(request: Any, account: Account) -> dict[str, Any]:
     context["facts"] = key_facts(account, user)
     if active == TIMELINE_TAB:
         items, labels, source = merged_timeline(account, user, request.GET.get("source", ""))
+        context["timeline_source"] = source
         context["timeline"] = items
         context["timeline_sources"] = [
             SourceLink("", _("Everything"), base_url, source == ""),

@@ -4,7 +4,6 @@ the same selectors (record security) as the pages it links to, in a fixed number
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db.models import Q
@@ -15,7 +14,7 @@ from core_crm.access.policy import scope_for
 
 def my_day(user: Any) -> dict[str, Any]:
     from core_crm.activities.models import REMINDER_KINDS
-    from core_crm.activities.selectors import activity_list, involving, with_related
+    from core_crm.activities.selectors import WHEN, activity_list, involving, with_related
     from core_crm.quotes.models import QuoteStatus
     from core_crm.quotes.selectors import approval_inbox, is_approver, quote_list
     from core_crm.sales.currency import base_currency
@@ -38,12 +37,12 @@ def my_day(user: Any) -> dict[str, Any]:
             involving(user), moment, done=False, kind__in=[str(k) for k in REMINDER_KINDS]
         )
     )
-    figures["agenda"] = list(todo.order_by("start_at", "due_at", "pk")[:10])
+    figures["agenda"] = list(todo.order_by(WHEN.asc(nulls_last=True), "pk")[:10])
     figures["agenda_count"] = todo.count()
-    start_of_day = end_of_day.replace(hour=0, minute=0, second=0) - dt.timedelta(microseconds=1)
-    figures["overdue_activities"] = sum(
-        1 for a in figures["agenda"] if (a.start_at or a.due_at or end_of_day) <= start_of_day
-    )
+    start_of_day = end_of_day.replace(hour=0, minute=0, second=0, microsecond=0)
+    figures["overdue_activities"] = todo.filter(
+        Q(start_at__lt=start_of_day) | Q(start_at__isnull=True, due_at__lt=start_of_day)
+    ).count()
     if scope_for(user, "quote", "read") != "none":
         figures["quotes_in_review"] = (
             quote_list(user).filter(owner=user, status=QuoteStatus.IN_REVIEW).count()

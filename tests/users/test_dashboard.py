@@ -120,3 +120,31 @@ def test_dashboard_and_profile_speak_chinese(alpha, rep, rep_client):  # type: i
     translation.activate("en")
     assert "我的在途商机" in home and "今日待办" in home and "我的今天" in home
     assert "个人资料与时区" in home and "时区" in profile
+
+
+def test_overdue_counts_every_overdue_activity_not_only_those_listed(alpha, rep, rep_client):  # type: ignore[no-untyped-def]
+    with tenant_context(alpha):
+        account = Account.objects.create(name="Many Co", owner=rep)
+        for i in range(11):  # more than the ten the agenda lists
+            activities.activity_create(
+                actor=rep,
+                channel="web",
+                data={
+                    "kind": "meeting",
+                    "subject": f"Meeting {i}",
+                    "account": account,
+                    "start_at": timezone.now() + dt.timedelta(minutes=1),
+                },
+            )
+        activities.activity_create(
+            actor=rep,
+            channel="web",
+            data={
+                "kind": "task",
+                "subject": "Old task",
+                "account": account,
+                "due_at": timezone.now() - dt.timedelta(days=2),
+            },
+        )
+    html = rep_client.get("/").content.decode()
+    assert "1 overdue" in card(html, "my-agenda-count")
