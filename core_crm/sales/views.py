@@ -40,6 +40,7 @@ from core_crm.users.models import User
 
 from . import opportunities as services
 from .currency import base_currency, rates
+from .history import readable_history
 from .models import (
     ForecastCategory,
     Opportunity,
@@ -358,7 +359,7 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contact_roles": opp.contact_roles.select_related("contact", "role"),
             "team": opp.team.select_related("user"),
             "competitors": opp.competitors.all(),
-            "history": history_of(opp)[:50],
+            "history": readable_history(history_of(opp)[:50], user=user, language=language),
             "can_edit": can_edit,
             "can_delete": can(user, Action.DELETE, opp, OBJECT_TYPE),
             "lost_reasons": [

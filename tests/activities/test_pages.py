@@ -186,6 +186,25 @@ def test_calendar_events_by_range_and_scope_within_record_security(
     assert "build/vendor/fullcalendar.min.js" in page and 'data-testid="calendar"' in page
 
 
+def test_chinese_calendar_loads_fullcalendars_chinese_locale(alpha, rep, rep_client):
+    """FullCalendar's own words (all-day, the list view's headers) come from its zh-cn locale,
+    copied from npm by `npm run build`; the page loads it after the library, in Chinese only."""
+    from django.contrib.staticfiles import finders
+
+    locale_script = "build/vendor/fullcalendar-zh-cn.min.js"
+    assert locale_script not in rep_client.get("/calendar/").content.decode()
+    rep_client.cookies["django_language"] = "zh-hans"
+    page = rep_client.get("/calendar/").content.decode()
+    assert locale_script in page
+    assert page.index("build/vendor/fullcalendar.min.js") < page.index(locale_script)
+    assert "'zh-cn'" in page
+    built = finders.find(locale_script)
+    assert built, f"static/{locale_script} is missing: run `npm run build`"
+    with open(built, encoding="utf-8") as script:
+        text = script.read()
+    assert 'code:"zh-cn"' in text and "全天" in text and "globalLocales" in text
+
+
 def test_calendar_events_query_count_does_not_grow(
     alpha, rep, rep_client, django_assert_max_num_queries
 ):

@@ -215,3 +215,101 @@ def test_board_filters_cannot_break_out_of_the_page_script(alpha, rep, rep_clien
     html = rep_client.get("/opportunities/board/", {"q": attack, "owner": attack}).content.decode()
     assert "<script>alert(document.domain)</script>" not in html
     assert '<script id="board-filters" type="application/json">' in html
+
+
+def _history(page: str) -> str:
+    """The detail page's history box, its lines joined by single spaces."""
+    box = page.split('data-testid="history"')[1].split("</ol>")[0]
+    return re.sub(r"\s+", " ", box.replace("<br>", " | "))
+
+
+def test_history_reads_as_labels_names_and_local_times(alpha, admin, admin_client):
+    import zoneinfo
+
+    from django.template.defaultfilters import date as date_filter
+    from django.utils import timezone, translation
+
+    from core_crm.sales.opportunities import competitor_add, opportunity_update
+
+    with tenant_context(alpha):
+        admin.time_zone = "Asia/Shanghai"
+        admin.save(update_fields=["time_zone"])
+        opp = make_opportunity(admin, name="Kiln", amount=500, stage_key="proposal")
+        opportunity_update(opp, actor=admin, data={"forecast_category": "commit"}, channel="web")
+        competitor_add(opp, actor=admin, data={"name": "Jingdezhen Works"}, channel="web")
+        lost = stage("lost")
+        reason = PicklistValue.objects.get(picklist="lost_reason", code="timing")
+    admin_client.post(
+        f"/opportunities/{opp.pk}/move/", {"stage": lost.pk, "lost_reason": reason.pk}
+    )
+    with tenant_context(alpha):
+        closed_at = Opportunity.objects.get(pk=opp.pk).closed_at
+    with timezone.override(zoneinfo.ZoneInfo("Asia/Shanghai")), translation.override("en"):
+        closed_shown = date_filter(timezone.localtime(closed_at), "SHORT_DATETIME_FORMAT")
+
+    english = _history(admin_client.get(f"/opportunities/{opp.pk}/").content.decode())
+    assert "Stage: Proposal / quote → Closed lost" in english
+    assert "Lost reason: — → Timing" in english
+    assert "Forecast category: Pipeline → Commit" in english
+    assert "Forecast category: Commit → Omitted" in english
+    assert "Probability (%): 50 → 0" in english  # 0 is a value, not nothing
+    assert f"Closed: — → {closed_shown}" in english  # in the reader's time zone
+    assert "Competitors: — → Jingdezhen Works" in english
+    assert not re.search(r"\b(stage|lost_reason|forecast_category|closed_at|competitors):", english)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}", english)  # no ISO timestamps
+    assert f"→ {lost.pk}" not in english and f"→ {reason.pk}" not in english
+
+    admin_client.cookies["django_language"] = "zh-hans"
+    chinese = _history(admin_client.get(f"/opportunities/{opp.pk}/").content.decode())
+    assert "阶段: 方案报价 → 丢单" in chinese
+    assert "丢单原因: — → 时机不对" in chinese
+    assert "预测类别: 承诺 → 排除" in chinese
+    assert "竞争对手: — → Jingdezhen Works" in chinese
+    assert "Proposal / quote" not in chinese and "Omitted" not in chinese
+
+
+def test_history_costs_fixed_queries_however_long(
+    alpha, admin, admin_client, django_assert_max_num_queries
+):
+    """Stage, picklist and user ids of all shown entries are read at once, per model."""
+    from core_crm.sales.opportunities import (
+        opportunity_assign,
+        opportunity_move,
+        opportunity_update,
+    )
+
+    with tenant_context(alpha):
+        opp = make_opportunity(admin, name="Long story", amount=500, stage_key="proposal")
+        lost, negotiation = stage("lost"), stage("negotiation")
+        reasons = list(PicklistValue.objects.filter(picklist="lost_reason"))
+        sources = list(PicklistValue.objects.filter(picklist="source"))
+        other = user_with_role(alpha, "colleague@alpha.test", None, admin=True)
+
+    def story(round_: int) -> None:
+        """Three audit entries: lost with a reason; reopened from another source; reassigned."""
+        with tenant_context(alpha):
+            deal = Opportunity.objects.get(pk=opp.pk)
+            deal = opportunity_move(
+                deal, actor=admin, stage=lost, channel="web", lost_reason=reasons[round_]
+            )
+            deal = opportunity_update(
+                deal,
+                actor=admin,
+                data={"stage": negotiation, "source": sources[round_].pk},
+                channel="web",
+            )
+            opportunity_assign(deal, actor=admin, owner=(other, admin)[round_ % 2], channel="web")
+
+    story(0)
+    with django_assert_max_num_queries(60) as short:
+        first = admin_client.get(f"/opportunities/{opp.pk}/").content.decode()
+    assert _history(first).count("<li>") == 3
+    for round_ in range(1, 5):
+        story(round_)
+    with django_assert_max_num_queries(len(short.captured_queries)):
+        page = admin_client.get(f"/opportunities/{opp.pk}/").content.decode()
+    history = _history(page)
+    assert history.count("<li>") == 15
+    assert "Lost reason: — → " + reasons[4].label in history
+    assert "Source: " + sources[3].label + " → " + sources[4].label in history
+    assert f"Owner: {admin} → {other}" in history
