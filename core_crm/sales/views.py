@@ -114,8 +114,14 @@ def opportunity_list_page(request: HttpRequest) -> HttpResponse:
     )
     page = Paginator(rows, 50).get_page(request.GET.get("page"))
     language = _language()
+    readable = set(
+        customer_selectors.account_list(user)
+        .filter(pk__in=[o.account_id for o in page.object_list])
+        .values_list("pk", flat=True)
+    )
     for opp in page.object_list:
         opp.stage_label = opp.stage.display(language)  # type: ignore[attr-defined]
+        opp.account_readable = opp.account_id in readable  # type: ignore[attr-defined]
     query = request.GET.copy()
     query.pop("page", None)
     return render(
@@ -362,6 +368,10 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "history": readable_history(history_of(opp)[:50], user=user, language=language),
             "can_edit": can_edit,
             "can_delete": can(user, Action.DELETE, opp, OBJECT_TYPE),
+            # A deal can be on an account its owner may not open: name it without a link.
+            "account_readable": customer_selectors.account_list(user)
+            .filter(pk=opp.account_id)
+            .exists(),
             "lost_reasons": [
                 (v.pk, v.display(language))
                 for v in PicklistValue.objects.filter(picklist="lost_reason", is_active=True)

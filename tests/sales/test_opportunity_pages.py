@@ -313,3 +313,19 @@ def test_history_costs_fixed_queries_however_long(
     assert "Lost reason: — → " + reasons[4].label in history
     assert "Source: " + sources[3].label + " → " + sources[4].label in history
     assert f"Owner: {admin} → {other}" in history
+
+
+def test_a_deal_on_an_account_the_rep_cannot_open_names_it_without_a_link(
+    alpha, admin, rep, rep_client
+):
+    with tenant_context(alpha):
+        theirs = Account.objects.create(name="Admin's Key Account", owner=admin)
+        mine = Account.objects.create(name="Rep's Own Account", owner=rep)
+        on_theirs = make_opportunity(rep, account=theirs, name="Side deal")
+        make_opportunity(rep, account=mine, name="Own deal")
+    listing = rep_client.get("/opportunities/").content.decode()
+    assert "Admin&#x27;s Key Account" in listing
+    assert f'href="/customers/{theirs.pk}/"' not in listing
+    assert f'href="/customers/{mine.pk}/"' in listing
+    detail = rep_client.get(f"/opportunities/{on_theirs.pk}/").content.decode()
+    assert "Admin&#x27;s Key Account" in detail and f'href="/customers/{theirs.pk}/"' not in detail
