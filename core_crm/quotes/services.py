@@ -356,6 +356,12 @@ def _line_values(
     return quantity, discount
 
 
+def _next_position(lines: Any) -> int:
+    """The position after the last of `lines` (an opportunity's items or a quote's lines)."""
+    last = lines.order_by("-position").values_list("position", flat=True).first()
+    return (last or 0) + 1
+
+
 def line_item_save(
     opp: Opportunity,
     *,
@@ -417,10 +423,7 @@ def line_item_save(
             raise ValidationError(errors)
         creating = item is None
         if item is None:
-            position = (
-                opp.line_items.order_by("-position").values_list("position", flat=True).first() or 0
-            ) + 1
-            item = OpportunityLineItem(opportunity=opp, position=position)
+            item = OpportunityLineItem(opportunity=opp, position=_next_position(opp.line_items))
             before: dict[str, Any] = {}
         else:
             before = snapshot(item, LINE_ITEM_FIELDS)
@@ -841,10 +844,7 @@ def quote_line_save(
         assert quantity is not None and discount is not None
         creating = line is None
         if line is None:
-            position = (
-                quote.lines.order_by("-position").values_list("position", flat=True).first() or 0
-            ) + 1
-            line = QuoteLine(quote=quote, position=position)
+            line = QuoteLine(quote=quote, position=_next_position(quote.lines))
             before: dict[str, Any] = {}
         else:
             before = snapshot(line, QUOTE_LINE_FIELDS)
