@@ -533,3 +533,17 @@ def test_a_calendar_link_is_the_callers_own_in_their_own_workspace(
     beta_api[1].delete(LINK)
     assert phone.get(f"/calendar/feed/{admins_token}.ics").status_code == 200
     assert Api("alpha.localhost", None).get(LINK).status_code in (401, 403)
+
+
+def test_filter_errors_speak_the_callers_language(alpha, rep_api):  # type: ignore[no-untyped-def]
+    _user, api = rep_api
+    english = api.get("/api/v1/activities/", kind="lunch").json()
+    assert english["kind"][0].startswith("One of: call, meeting")
+
+    def in_chinese(**params: str) -> dict:  # type: ignore[type-arg]
+        return api.client.get(
+            "/api/v1/activities/", params, HTTP_ACCEPT_LANGUAGE="zh-hans", **api.headers
+        ).json()
+
+    assert in_chinese(assignee="x") == {"assignee": ["请提供用户 ID。"]}
+    assert in_chinese(kind="lunch")["kind"][0].startswith("可选值")

@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -61,7 +62,7 @@ def _flag(value: str | None) -> bool | None:
         return True
     if value.lower() in ("0", "false", "no"):
         return False
-    raise ValidationError({"detail": [f"Use true or false, not “{value}”."]})
+    raise ValidationError({"detail": [_("Use true or false, not “%(value)s”.") % {"value": value}]})
 
 
 class ActivityViewSet(viewsets.ModelViewSet):
@@ -87,15 +88,17 @@ class ActivityViewSet(viewsets.ModelViewSet):
         for name in ("account", "contact", "lead", "opportunity"):
             if params.get(name):
                 if not params[name].isdigit():
-                    raise ValidationError({name: ["Give a record id."]})
+                    raise ValidationError({name: [_("Give a record id.")]})
                 queryset = queryset.filter(**{f"{name}_id": int(params[name])})
         if params.get("assignee"):
             if not params["assignee"].isdigit():
-                raise ValidationError({"assignee": ["Give a user id."]})
+                raise ValidationError({"assignee": [_("Give a user id.")]})
             queryset = queryset.filter(owner_id=int(params["assignee"]))
         if params.get("kind"):
             if params["kind"] not in Kind.values:
-                raise ValidationError({"kind": [f"One of: {', '.join(Kind.values)}."]})
+                raise ValidationError(
+                    {"kind": [_("One of: %(values)s.") % {"values": ", ".join(Kind.values)}]}
+                )
             queryset = queryset.filter(kind=params["kind"])
         done = _flag(params.get("done"))
         if done is not None:
@@ -111,7 +114,7 @@ class ActivityViewSet(viewsets.ModelViewSet):
         if start or end:
             parsed = [parse_datetime((v or "").replace(" ", "+")) for v in (start, end)]
             if None in parsed:
-                raise ValidationError({"start": ["Give both start and end as ISO times."]})
+                raise ValidationError({"start": [_("Give both start and end as ISO times.")]})
             queryset = in_range(queryset, parsed[0], parsed[1])  # type: ignore[arg-type]
         return queryset
 
@@ -190,7 +193,7 @@ class FollowUpPlanViewSet(
     def _admin(self) -> User:
         user = cast(User, self.request.user)
         if not user.is_workspace_admin:
-            raise DRFPermissionDenied("Only workspace admins change follow-up plans.")
+            raise DRFPermissionDenied(_("Only workspace admins change follow-up plans."))
         return user
 
     def perform_create(self, serializer: BaseSerializer[Any]) -> None:
