@@ -45,7 +45,7 @@ from core_crm.users.models import User
 from . import selectors, services
 from .models import PeriodKind, Quota
 from .periods import Period, month, parse_period, quarter
-from .permissions import readable_quotas
+from .permissions import may_manage_quotas, readable_quotas, settable_teams, settable_users
 
 API = Channel.API
 ERROR = OpenApiResponse(description='Bad input: `{"<field>": ["..."]}` naming each field.')
@@ -256,15 +256,20 @@ class WinLossSerializer(serializers.Serializer[selectors.WinLoss]):
 # --- Quotas ----------------------------------------------------------------------------------
 
 
-def _whose(data: dict[str, Any]) -> dict[str, Any]:
-    """{"user": User} or {"team": Team} from ids; a 400 naming the field when there is none."""
+def _whose(data: dict[str, Any], actor: User) -> dict[str, Any]:
+    """{"user": User} or {"team": Team} from ids; a 400 naming the field when there is none.
+    A manager is answered the same for people and teams outside their own teams, so an id
+    tells them nothing; others are refused for their role by the service (403)."""
     out: dict[str, Any] = {"user": None, "team": None}
+    manager = may_manage_quotas(actor) and not actor.is_workspace_admin
     if data.get("user") is not None:
-        out["user"] = User.objects.filter(pk=data["user"]).first()
+        people = settable_users(actor) if manager else User.objects.all()
+        out["user"] = people.filter(pk=data["user"]).first()
         if out["user"] is None:
             raise ValidationError({"user": [_("There is no such person in this workspace.")]})
     if data.get("team") is not None:
-        out["team"] = Team.objects.filter(pk=data["team"]).first()
+        teams = settable_teams(actor) if manager else Team.objects.all()
+        out["team"] = teams.filter(pk=data["team"]).first()
         if out["team"] is None:
             raise ValidationError({"team": [_("There is no such team in this workspace.")]})
     return out
@@ -340,7 +345,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         body = QuotaInputSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         period = parse_period(body.validated_data["period"])
-        whose = _whose(body.validated_data)
+        whose = _whose(body.validated_data, self.actor)
         existed = False
         if (whose["user"] is None) != (whose["team"] is None):  # else the service says so
             key = "user" if whose["user"] is not None else "team"
@@ -399,7 +404,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         for i, row in enumerate(cast(list[dict[str, Any]], body.validated_data)):
             try:
                 period = parse_period(row["period"])
-                whose = _whose(row)
+                whose = _whose(row, self.actor)
                 if (whose["user"] is None) == (whose["team"] is None):
                     raise ValidationError({"user": [_("Give either a person or a team.")]})
                 amount = services.clean_amount(row["amount"])

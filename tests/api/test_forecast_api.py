@@ -136,7 +136,9 @@ def test_quota_set_by_a_manager_and_refused_for_a_rep(alpha, book):
     other_team = mia.post(
         "/api/v1/quotas/", {"user": book["cai"].pk, "period": "2030-Q2", "amount": "1"}
     )
-    assert other_team.status_code == 403
+    # Answered like an id that does not exist, so it tells her nothing about Cai.
+    assert other_team.status_code == 400
+    assert other_team.json() == {"user": ["There is no such person in this workspace."]}
 
     negative = mia.post("/api/v1/quotas/", {"user": ann_id, "period": "2030-Q2", "amount": "-5"})
     assert negative.status_code == 400 and "amount" in negative.json()
