@@ -35,6 +35,7 @@ from rest_framework.views import APIView
 
 from core_crm.access.models import Action, Scope, Team
 from core_crm.access.policy import PermissionDenied, scope_for
+from core_crm.api.params import int_param
 from core_crm.api.views import Pagination
 from core_crm.audit.models import Channel
 from core_crm.sales.api import OpportunitySerializer
@@ -58,15 +59,6 @@ PERIOD_HELP = (
 
 def _actor(request: Request) -> User:
     return cast(User, request.user)  # IsAuthenticated has let only users through
-
-
-def _int_param(params: Any, name: str) -> int | None:
-    value = params.get(name)
-    if value in (None, ""):
-        return None
-    if not str(value).isdigit():
-        raise ValidationError({name: [_("Give an id (a whole number).")]})
-    return int(value)
 
 
 def require_opportunity_reader(user: User) -> None:
@@ -312,7 +304,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return queryset
         params = self.request.query_params
         for name in ("user", "team"):
-            if (value := _int_param(params, name)) is not None:
+            if (value := int_param(params, name)) is not None:
                 queryset = queryset.filter(**{f"{name}_id": value})
         if params.get("period"):
             period = parse_period(params["period"])
@@ -322,7 +314,7 @@ class QuotaViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
                 raise ValidationError({"period_kind": [_("Choose month or quarter.")]})
             queryset = queryset.filter(period_kind=kind)
         if params.get("year"):
-            year = _int_param(params, "year")
+            year = int_param(params, "year")
             queryset = queryset.filter(period_start__year=year)
         return queryset
 
@@ -504,8 +496,8 @@ class ForecastOpportunitiesView(generics.GenericAPIView):
             parse_period(params.get("period")),
             params.get("scope"),
             params.get("column") or "commit",
-            owner=_int_param(params, "owner"),
-            team=_int_param(params, "team"),
+            owner=int_param(params, "owner"),
+            team=int_param(params, "team"),
         ).prefetch_related(
             "contact_roles__contact", "contact_roles__role", "team__user", "competitors"
         )
@@ -541,8 +533,8 @@ class PipelineReportView(APIView):
         period = parse_period(params["period"]) if params.get("period") else None
         blocks = selectors.pipeline_report(
             viewer,
-            owner=_int_param(params, "owner"),
-            team=_int_param(params, "team"),
+            owner=int_param(params, "owner"),
+            team=int_param(params, "team"),
             period=period,
         )
         return Response(
@@ -568,7 +560,7 @@ class WinLossReportView(APIView):
         result = selectors.win_loss(
             viewer,
             parse_period(params.get("period")),
-            owner=_int_param(params, "owner"),
-            team=_int_param(params, "team"),
+            owner=int_param(params, "owner"),
+            team=int_param(params, "team"),
         )
         return Response(WinLossSerializer(result).data)

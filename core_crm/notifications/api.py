@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core_crm.api.params import flag
 from core_crm.api.views import Pagination
 from core_crm.users.models import User
 
@@ -55,11 +56,9 @@ class NotificationViewSet(
             return Notification.objects.none()
         user = cast(User, self.request.user)  # IsAuthenticated has let only users through
         queryset = Notification.objects.filter(user=user, in_app=True)
-        unread = self.request.query_params.get("unread", "").lower()
-        if unread in ("true", "1", "yes"):
-            queryset = queryset.filter(read_at__isnull=True)
-        elif unread in ("false", "0", "no"):
-            queryset = queryset.filter(read_at__isnull=False)
+        unread = flag(self.request.query_params, "unread")
+        if unread is not None:
+            queryset = queryset.filter(read_at__isnull=unread)
         return queryset.select_related("actor")
 
     @extend_schema(

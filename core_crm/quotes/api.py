@@ -46,6 +46,7 @@ from rest_framework.views import APIView
 
 from core_crm.access.models import Action, Scope
 from core_crm.access.policy import PermissionDenied, scope_for, visible
+from core_crm.api.params import flag, int_param
 from core_crm.api.views import Pagination
 from core_crm.audit.models import Channel
 from core_crm.customers.selectors import contact_list
@@ -102,26 +103,6 @@ ADMINS_ONLY = OpenApiResponse(description='Not a workspace admin: `{"detail": ..
 
 def _actor(request: Request) -> User:
     return cast(User, request.user)  # IsAuthenticated has let only users through
-
-
-def _flag(params: Any, name: str) -> bool | None:
-    value = params.get(name)
-    if value in (None, ""):
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise ValidationError({name: [_("Use true or false, not “%(value)s”.") % {"value": value}]})
-
-
-def _int_param(params: Any, name: str) -> int | None:
-    value = params.get(name)
-    if value in (None, ""):
-        return None
-    if not str(value).isdigit():
-        raise ValidationError({name: [_("Give an id (a whole number).")]})
-    return int(value)
 
 
 def _pick(model: Any, pk: Any, field: str, message: str) -> Any:
@@ -226,12 +207,12 @@ class ProductViewSet(CatalogueViewSet):
         if self.action != "list":
             return queryset
         params = self.request.query_params
-        active = _flag(params, "active")
+        active = flag(params, "active")
         if active is not None:
             queryset = queryset.filter(is_active=active)
-        if (category := _int_param(params, "category")) is not None:
+        if (category := int_param(params, "category")) is not None:
             queryset = queryset.filter(category_id=category)
-        if (book := _int_param(params, "price_book")) is not None:
+        if (book := int_param(params, "price_book")) is not None:
             queryset = queryset.filter(
                 pk__in=PriceBookEntry.objects.filter(price_book_id=book, is_active=True).values(
                     "product_id"
@@ -370,7 +351,7 @@ class PriceBookViewSet(CatalogueViewSet):
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         if self.action != "list":
             return queryset
-        active = _flag(self.request.query_params, "active")
+        active = flag(self.request.query_params, "active")
         if active is not None:
             queryset = queryset.filter(is_active=active)
         if currency := self.request.query_params.get("currency", "").strip().upper():
@@ -421,7 +402,7 @@ class PriceBookViewSet(CatalogueViewSet):
     @action(detail=True, methods=["get"])
     def prices(self, request: Request, pk: str) -> Response:
         entries = _entries(self.get_object())
-        if (product := _int_param(request.query_params, "product")) is not None:
+        if (product := int_param(request.query_params, "product")) is not None:
             entries = entries.filter(product_id=product)
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(PriceBookEntrySerializer(page, many=True).data)
@@ -748,7 +729,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
             return queryset
         params = self.request.query_params
         for name in ("account", "opportunity", "owner"):
-            if (value := _int_param(params, name)) is not None:
+            if (value := int_param(params, name)) is not None:
                 queryset = queryset.filter(**{f"{name}_id": value})
         if wanted := params.get("status", ""):
             if wanted not in QuoteStatus.values:

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 from rest_framework.views import APIView
 
+from core_crm.api.params import flag
 from core_crm.api.views import Pagination
 from core_crm.users.models import User
 
@@ -53,16 +54,6 @@ FILTERS = [
     OpenApiParameter("start", str, description="ISO time: on the calendar from this moment."),
     OpenApiParameter("end", str, description="ISO time: on the calendar before this moment."),
 ]
-
-
-def _flag(value: str | None) -> bool | None:
-    if value is None or value == "":
-        return None
-    if value.lower() in ("1", "true", "yes"):
-        return True
-    if value.lower() in ("0", "false", "no"):
-        return False
-    raise ValidationError({"detail": [_("Use true or false, not “%(value)s”.") % {"value": value}]})
 
 
 class ActivityViewSet(viewsets.ModelViewSet):
@@ -100,10 +91,10 @@ class ActivityViewSet(viewsets.ModelViewSet):
                     {"kind": [_("One of: %(values)s.") % {"values": ", ".join(Kind.values)}]}
                 )
             queryset = queryset.filter(kind=params["kind"])
-        done = _flag(params.get("done"))
+        done = flag(params, "done")
         if done is not None:
             queryset = queryset.filter(done=done)
-        if _flag(params.get("overdue")):
+        if flag(params, "overdue"):
             now = timezone.now()
             queryset = (
                 queryset.filter(done=False)
