@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import zoneinfo
-
 from django.conf import settings
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
 
+from core_crm.users.middleware import zone_of
+
 from .models import Activity, Kind
-
-
-def _zone(name: str) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(name or settings.TIME_ZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
 
 def reminder_message(activity: Activity) -> tuple[str, str]:
@@ -23,7 +16,7 @@ def reminder_message(activity: Activity) -> tuple[str, str]:
     user = activity.owner
     moment = activity.due_at if activity.kind == Kind.TASK else activity.start_at
     with translation.override(user.language or settings.LANGUAGE_CODE):
-        local = timezone.localtime(moment, _zone(user.time_zone)) if moment else None
+        local = timezone.localtime(moment, zone_of(user.time_zone)) if moment else None
         when = formats.date_format(local, "DATETIME_FORMAT") if local else ""
         zone = local.tzname() if local else ""
         if activity.kind == Kind.TASK:

@@ -5,10 +5,7 @@ private ICS link, and the follow-up plan settings."""
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
-import zoneinfo
-from collections.abc import Callable
 from typing import Any, cast
 
 from django import forms
@@ -28,7 +25,6 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -45,6 +41,7 @@ from core_crm.access.policy import (
 from core_crm.customers.models import Account, Contact, Lead
 from core_crm.sales.models import Opportunity
 from core_crm.users.models import User
+from guanxi.http import next_url
 
 from . import feeds, services
 from .models import REMINDER_KINDS, Activity, FollowUpPlan, Kind, Priority
@@ -79,22 +76,6 @@ REMINDER_CHOICES = [
 
 def _actor(request: HttpRequest) -> User:
     return cast(User, request.user)
-
-
-def in_user_zone(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Show and read times in the signed-in person's time zone."""
-
-    @functools.wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        name = getattr(request.user, "time_zone", "") or "UTC"
-        try:
-            zone = zoneinfo.ZoneInfo(name)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            zone = zoneinfo.ZoneInfo("UTC")
-        with timezone.override(zone):
-            return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 # --- Form -------------------------------------------------------------------------------------
@@ -233,7 +214,6 @@ def _related_label(form: ActivityForm, initial: dict[str, Any]) -> str:
 
 
 @login_required
-@in_user_zone
 def activity_create(request: HttpRequest) -> HttpResponseBase:
     actor = _actor(request)
     try:
@@ -267,8 +247,7 @@ def activity_create(request: HttpRequest) -> HttpResponseBase:
                         status=201,
                     )
                 messages.success(request, _("Activity saved."))
-                back = _back(request, "")
-                return redirect(back) if back else redirect("activity_detail", activity.pk)
+                return redirect(next_url(request, reverse("activity_detail", args=[activity.pk])))
     if request.method == "POST" and _wants_json(request):
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     return render(
@@ -284,7 +263,6 @@ def activity_create(request: HttpRequest) -> HttpResponseBase:
 
 
 @login_required
-@in_user_zone
 def activity_edit(request: HttpRequest, pk: int) -> HttpResponseBase:
     actor = _actor(request)
     activity = access_activity(actor, pk, Action.EDIT)
@@ -332,7 +310,6 @@ def activity_edit(request: HttpRequest, pk: int) -> HttpResponseBase:
 
 
 @login_required
-@in_user_zone
 def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     activity = access_activity(actor, pk)
@@ -354,19 +331,8 @@ def activity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _back(request: HttpRequest, fallback: str) -> str:
-    """Where a form goes back to: the `next` it was given when that is a page of this
-    workspace, never another site."""
-    target = request.POST.get("next", "")
-    safe = target.startswith("/") and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return target if safe else fallback
-
-
 @login_required
 @require_POST
-@in_user_zone
 def activity_complete(request: HttpRequest, pk: int) -> HttpResponseBase:
     actor = _actor(request)
     activity = access_activity(actor, pk)
@@ -397,7 +363,7 @@ def activity_complete(request: HttpRequest, pk: int) -> HttpResponseBase:
             )
         else:
             messages.success(request, _("Marked as done."))
-    return redirect(_back(request, reverse("activity_detail", args=[pk])))
+    return redirect(next_url(request, reverse("activity_detail", args=[pk])))
 
 
 @login_required
@@ -522,7 +488,6 @@ def _filtered(request: HttpRequest, actor: User) -> tuple[QuerySet[Activity], di
 
 
 @login_required
-@in_user_zone
 def activity_list_page(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     queryset, state = _filtered(request, actor)
@@ -563,7 +528,6 @@ def activity_list_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@in_user_zone
 def calendar_page(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     return render(

@@ -24,7 +24,6 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -34,6 +33,7 @@ from core_crm.access.models import Action
 from core_crm.access.policy import PermissionDenied, access_or_404, can, visible
 from core_crm.audit.models import AuditEntry
 from core_crm.users.models import User
+from guanxi.http import next_url
 
 from .duplicates import Match, find_duplicates, reason_labels
 from .merge import (
@@ -203,15 +203,6 @@ def _marked(request: HttpRequest, pages: ObjectPages) -> HttpResponse:
     )
 
 
-def _next_url(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return target
-    return default
-
-
 def _unmark_form(request: HttpRequest, pages: ObjectPages, obj: Model, other: Model) -> str:
     return format_html(
         '<form method="post" action="{}" class="inline">'
@@ -224,7 +215,7 @@ def _unmark_form(request: HttpRequest, pages: ObjectPages, obj: Model, other: Mo
         reverse(f"{pages.slug}_not_duplicate", args=[obj.pk]),
         get_token(request),
         other.pk,
-        _next_url(request, reverse(f"{pages.slug}_duplicates")),
+        next_url(request, reverse(f"{pages.slug}_duplicates")),
         _("Unmark"),
     )
 
@@ -246,7 +237,7 @@ def not_duplicate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     action = request.POST.get("action", "mark")
     if action not in {"mark", "unmark"}:
         messages.error(request, _("Unknown action: choose to mark or to unmark the pair."))
-        return redirect(_next_url(request, reverse(f"{slug}_duplicates")))
+        return redirect(next_url(request, reverse(f"{slug}_duplicates")))
     names = {"first": str(obj), "second": str(other)}
     try:
         if action == "mark":
@@ -268,7 +259,7 @@ def not_duplicate(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             messages.info(request, _("“%(first)s” and “%(second)s” were not marked.") % names)
     except (PermissionDenied, MergeError) as exc:
         messages.error(request, str(exc))
-    return redirect(_next_url(request, reverse(f"{slug}_duplicates")))
+    return redirect(next_url(request, reverse(f"{slug}_duplicates")))
 
 
 # --- Merge ------------------------------------------------------------------------------------

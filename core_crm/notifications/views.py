@@ -10,9 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
+
+from guanxi.http import safe_url
 
 from . import services
 from .models import Kind
@@ -50,19 +51,11 @@ def notification_list(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _safe_target(request: HttpRequest, url: str) -> str | None:
-    if url and url_has_allowed_host_and_scheme(
-        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return url
-    return None
-
-
 @login_required
 def open_note(request: HttpRequest, pk: int) -> HttpResponse:
     """Follow a notification's link, marking it read on the way."""
     note = services.mark_read(request.user, pk)
-    return redirect(_safe_target(request, note.url) or "notification_list")
+    return redirect(safe_url(request, note.url) or "notification_list")
 
 
 @login_required
@@ -71,7 +64,7 @@ def read(request: HttpRequest, pk: int) -> HttpResponse:
     services.mark_read(request.user, pk)
     if request.htmx:  # type: ignore[attr-defined]
         return dropdown(request)
-    return redirect(_safe_target(request, request.POST.get("next", "")) or "notification_list")
+    return redirect(safe_url(request, request.POST.get("next", "")) or "notification_list")
 
 
 @login_required
@@ -82,7 +75,7 @@ def read_all(request: HttpRequest) -> HttpResponse:
         return dropdown(request)
     if done:
         messages.success(request, _("All notifications are marked read."))
-    return redirect(_safe_target(request, request.POST.get("next", "")) or "notification_list")
+    return redirect(safe_url(request, request.POST.get("next", "")) or "notification_list")
 
 
 @login_required

@@ -21,7 +21,6 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import random
-import zoneinfo
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -62,6 +61,7 @@ from core_crm.quotes.services import (
     quote_submit,
 )
 from core_crm.quotes.totals import line_amounts
+from core_crm.users.middleware import zone_of
 from core_crm.users.models import User
 
 from .currency import base_currency, rates, to_base
@@ -301,15 +301,8 @@ def _round_to(value: Decimal, step: Decimal) -> Decimal:
     return max(step, (value / step).quantize(Decimal(1), rounding=ROUND_CEILING) * step)
 
 
-def _zone(user: User) -> zoneinfo.ZoneInfo:
-    try:
-        return zoneinfo.ZoneInfo(user.time_zone or "UTC")
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        return zoneinfo.ZoneInfo("UTC")
-
-
 def _at(day: dt.date, hour: int, minute: int, user: User) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=_zone(user))
+    return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone_of(user.time_zone))
 
 
 def _quarter_start(day: dt.date, shift: int = 0) -> dt.date:

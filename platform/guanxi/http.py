@@ -7,6 +7,7 @@ from collections.abc import Callable
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, QueryDict
+from django.utils.http import url_has_allowed_host_and_scheme
 
 
 def posted(request: HttpRequest) -> QueryDict | None:
@@ -23,3 +24,17 @@ def show_errors(
     for name, errors in exc.message_dict.items():
         name = field_name(name) if field_name else name
         form.add_error(name if name in form.fields else None, errors)
+
+
+def safe_url(request: HttpRequest, url: str) -> str | None:
+    """`url` when it leads to this site (a workspace page), else None: never another site."""
+    if url and url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return url
+    return None
+
+
+def next_url(request: HttpRequest, default: str) -> str:
+    """Where a form goes back to: the `next` it posted when that is a page of this site."""
+    return safe_url(request, request.POST.get("next", "")) or default
