@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.db.models import DateTimeField, DurationField, ExpressionWrapper, QuerySet, Value
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from icalendar import Calendar, Event
 
@@ -14,7 +14,7 @@ from core_crm.users.models import User
 from guanxi.tokens import new_token, token_hash
 
 from .models import Activity, CalendarFeed, Kind
-from .selectors import activity_list, in_range, involving, with_related
+from .selectors import WHEN, activity_list, in_range, involving, with_related
 
 # The window the subscribe page promises ("30 days back, 90 days ahead"), and a cap on what a
 # calendar app downloads every few minutes.
@@ -63,7 +63,7 @@ def feed_activities(user: User, *, now: dt.datetime | None = None) -> QuerySet[A
     now = now or timezone.now()
     start, end = now - dt.timedelta(days=PAST_DAYS), now + dt.timedelta(days=FUTURE_DAYS)
     mine = in_range(activity_list(user), start, end).filter(involving(user))
-    moment = Coalesce("start_at", "due_at")
+    moment = WHEN
     at_now = Value(now, output_field=DateTimeField())
     distance = Greatest(
         ExpressionWrapper(moment - at_now, output_field=DurationField()),
@@ -82,7 +82,7 @@ def feed_ics(user: User, *, base_url: str, workspace_name: str, host: str) -> by
     """The person's own activities (assigned or taking part) from PAST_DAYS back to
     FUTURE_DAYS ahead, as an iCalendar file."""
     now = timezone.now()
-    activities = feed_activities(user, now=now).annotate(moment=Coalesce("start_at", "due_at"))
+    activities = feed_activities(user, now=now).annotate(moment=WHEN)
     cal = Calendar()
     cal.add("prodid", "-//Guanxi CRM//Activities//EN")
     cal.add("version", "2.0")

@@ -24,7 +24,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core_crm.access.policy import scope_for, visible
+from core_crm.access.policy import scope_for
 from core_crm.audit.models import AuditEntry
 from core_crm.workspace.extensions import (
     TIMELINE_LIMIT,
@@ -166,15 +166,9 @@ def audit_timeline(account: Any, user: Any, since: dt.datetime | None) -> Iterab
 
 
 @dataclass(frozen=True)
-class TabLink:
-    key: str
-    label: str
-    url: str
-    active: bool
+class Link:
+    """A tab or a timeline filter: its key, label, address and whether it is the one shown."""
 
-
-@dataclass(frozen=True)
-class SourceLink:
     key: str
     label: str
     url: str
@@ -184,24 +178,27 @@ class SourceLink:
 def key_facts(account: Account, user: Any) -> dict[str, Any]:
     """Open pipeline, won this year, open quotes and the next and last activity, each within
     what the viewer may read; a fixed number of queries."""
-    from core_crm.activities.selectors import activity_list
+    from core_crm.activities.selectors import WHEN, activity_list
     from core_crm.quotes.models import OPEN_STATUSES
     from core_crm.quotes.selectors import quote_list
     from core_crm.sales.currency import base_currency
-    from core_crm.sales.models import Opportunity, Stage
+    from core_crm.sales.models import Stage
+    from core_crm.sales.selectors import opportunity_list
 
     facts: dict[str, Any] = {"base_currency": base_currency()}
     year_start = timezone.localdate().replace(month=1, day=1)
     if scope_for(user, "opportunity", "read") != "none":
-        facts["opportunities"] = visible(
-            user, Opportunity.objects.filter(account=account), "opportunity"
-        ).aggregate(
-            open_count=Count("pk", filter=Q(stage__outcome=Stage.Outcome.OPEN)),
-            open_total=Sum("amount_base", filter=Q(stage__outcome=Stage.Outcome.OPEN)),
-            won_total=Sum(
-                "amount_base",
-                filter=Q(stage__outcome=Stage.Outcome.WON, close_date__gte=year_start),
-            ),
+        facts["opportunities"] = (
+            opportunity_list(user)
+            .filter(account=account)
+            .aggregate(
+                open_count=Count("pk", filter=Q(stage__outcome=Stage.Outcome.OPEN)),
+                open_total=Sum("amount_base", filter=Q(stage__outcome=Stage.Outcome.OPEN)),
+                won_total=Sum(
+                    "amount_base",
+                    filter=Q(stage__outcome=Stage.Outcome.WON, close_date__gte=year_start),
+                ),
+            )
         )
     if scope_for(user, "quote", "read") != "none":
         facts["open_quotes"] = (
@@ -209,13 +206,10 @@ def key_facts(account: Account, user: Any) -> dict[str, Any]:
         )
     now = timezone.now()
     activities = activity_list(user).filter(account=account)
-    facts["activities"] = activities.aggregate(
+    facts["activities"] = activities.annotate(moment=WHEN).aggregate(
         last=Max("done_at", filter=Q(done=True)),
-        next=Min("start_at", filter=Q(done=False, start_at__gte=now)),
-        next_due=Min("due_at", filter=Q(done=False, due_at__gte=now)),
+        upcoming=Min("moment", filter=Q(done=False, moment__gte=now)),
     )
-    planned = [m for m in (facts["activities"]["next"], facts["activities"]["next_due"]) if m]
-    facts["activities"]["upcoming"] = min(planned) if planned else None
     return facts
 
 
@@ -262,13 +256,13 @@ def page_context(request: Any, account: Account) -> dict[str, Any]:
     active = request.GET.get("tab", TIMELINE_TAB)
     if active not in keys:
         active = TIMELINE_TAB
-    links = [TabLink(TIMELINE_TAB, _("Timeline"), base_url, active == TIMELINE_TAB)]
+    links = [Link(TIMELINE_TAB, _("Timeline"), base_url, active == TIMELINE_TAB)]
     links += [
-        TabLink(tab.key, str(tab.label), f"{base_url}?tab={tab.key}", active == tab.key)
+        Link(tab.key, str(tab.label), f"{base_url}?tab={tab.key}", active == tab.key)
         for tab in tabs
     ]
     links += [
-        TabLink(str(t["key"]), str(t["label"]), f"{base_url}?tab={t['key']}", active == t["key"])
+        Link(str(t["key"]), str(t["label"]), f"{base_url}?tab={t['key']}", active == t["key"])
         for t in extension_tabs
     ]
     context: dict[str, Any] = {"tab_links": links, "active_tab": active}
@@ -278,11 +272,8 @@ def page_context(request: Any, account: Account) -> dict[str, Any]:
         context["timeline_source"] = source
         context["timeline"] = items
         context["timeline_sources"] = [
-            SourceLink("", _("Everything"), base_url, source == ""),
-            *(
-                SourceLink(key, label, f"{base_url}?source={key}", source == key)
-                for key, label in labels
-            ),
+            Link("", _("Everything"), base_url, source == ""),
+            *(Link(key, label, f"{base_url}?source={key}", source == key) for key, label in labels),
         ]
         context["tab_html"] = ""
     else:

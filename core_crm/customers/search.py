@@ -49,7 +49,7 @@ def _matching(queryset: QuerySet[Any], term: str) -> QuerySet[Any]:
 def _sales_groups(user: User, term: str) -> list[tuple[str, str, str, QuerySet[Any]]]:
     from django.utils.translation import gettext as _
 
-    from core_crm.activities.selectors import activity_list
+    from core_crm.activities.selectors import WHEN, activity_list, with_related
     from core_crm.quotes.selectors import quote_list
     from core_crm.sales.selectors import opportunity_list
 
@@ -62,14 +62,14 @@ def _sales_groups(user: User, term: str) -> list[tuple[str, str, str, QuerySet[A
     quotes = (
         quote_list(user)
         .filter(Q(number__icontains=term) | Q(title__icontains=term))
-        .select_related("account")
+        .select_related("account", "owner", "opportunity")
         .order_by("-created_at", "-pk")
     )
     activities = (
-        activity_list(user)
+        with_related(activity_list(user))
         .filter(subject__icontains=term)
-        .select_related("account")
-        .order_by("-start_at", "-due_at", "-pk")
+        .prefetch_related("participants", "contact_participants")  # the API lists them
+        .order_by(WHEN.desc(nulls_last=True), "-pk")
     )
     return [
         ("opportunity", "opportunities", _("Opportunities"), opportunities),

@@ -55,11 +55,12 @@ class NotificationViewSet(
         if getattr(self, "swagger_fake_view", False):  # OpenAPI generation has no caller
             return Notification.objects.none()
         user = cast(User, self.request.user)  # IsAuthenticated has let only users through
-        queryset = Notification.objects.filter(user=user, in_app=True)
+        # The same inbox as the pages; the cursor pagination orders it newest first.
+        queryset = services.inbox(user)
         unread = flag(self.request.query_params, "unread")
         if unread is not None:
             queryset = queryset.filter(read_at__isnull=unread)
-        return queryset.select_related("actor")
+        return queryset
 
     @extend_schema(
         parameters=[

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from core_crm.access.policy import scope_for
@@ -38,15 +38,17 @@ def my_day(user: Any) -> dict[str, Any]:
         )
     )
     figures["agenda"] = list(todo.order_by(WHEN.asc(nulls_last=True), "pk")[:10])
-    figures["agenda_count"] = todo.count()
     start_of_day = end_of_day.replace(hour=0, minute=0, second=0, microsecond=0)
-    figures["overdue_activities"] = todo.filter(
-        Q(start_at__lt=start_of_day) | Q(start_at__isnull=True, due_at__lt=start_of_day)
-    ).count()
+    counts = todo.annotate(moment=WHEN).aggregate(
+        all=Count("pk"), overdue=Count("pk", filter=Q(moment__lt=start_of_day))
+    )
+    figures["agenda_count"], figures["overdue_activities"] = counts["all"], counts["overdue"]
     if scope_for(user, "quote", "read") != "none":
-        figures["quotes_in_review"] = (
-            quote_list(user).filter(owner=user, status=QuoteStatus.IN_REVIEW).count()
-        )
+        # Approvers see what waits for them; the others their own quotes in review.
         if is_approver(user):
             figures["to_approve"] = approval_inbox(user).count()
+        else:
+            figures["quotes_in_review"] = (
+                quote_list(user).filter(owner=user, status=QuoteStatus.IN_REVIEW).count()
+            )
     return figures

@@ -17,4 +17,6 @@ def notification_bell(context: dict[str, Any]) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"show": False}
-    return {"show": True, "unread": unread_count(user), "request": request}
+    # Pages that counted already (the notifications list) pass `unread` in their context.
+    unread = context.get("unread")
+    return {"show": True, "unread": unread_count(user) if unread is None else unread}
