@@ -342,7 +342,15 @@ def activity_update(
     """Change an activity the actor may edit; audits what changed."""
     _require_edit(actor, activity)
     data = dict(data)
-    data.pop("done", None)  # done only through activity_complete / activity_reopen
+    # Done changes only through activity_complete / activity_reopen (their side effects: the
+    # outcome, the next activity of a plan, the reminder); an assignee is always there.
+    errors: dict[str, list[str]] = {}
+    if "done" in data and bool(data.pop("done")) != activity.done:
+        errors["done"] = [_("Mark the activity done, or open it again, with its own action.")]
+    if "owner" in data and data["owner"] is None:
+        errors["owner"] = [_("An activity always has an assignee: give a user id.")]
+    if errors:
+        raise ValidationError(errors)
     with transaction.atomic():
         activity = Activity.objects.select_for_update().get(pk=activity.pk)
         before = snapshot(activity, AUDITED)

@@ -256,3 +256,21 @@ def test_done_activities_are_not_reminded(alpha_ctx, rep):
     meeting = make_meeting(rep, make_account(rep), start_at=later(0.1))
     services.activity_complete(meeting, actor=rep, channel="web")
     assert services.send_due_reminders() == 0
+
+
+def test_update_refuses_a_changed_done_or_no_assignee_and_saves_nothing(alpha_ctx, rep):
+    meeting = make_meeting(rep, make_account(rep), subject="Keep me open")
+    for data, field in (({"done": True}, "done"), ({"owner": None}, "owner")):
+        with pytest.raises(ValidationError) as exc:
+            services.activity_update(
+                meeting, actor=rep, data={**data, "subject": "Changed"}, channel="web"
+            )
+        assert list(exc.value.message_dict) == [field]
+        meeting.refresh_from_db()
+        assert (meeting.subject, meeting.done, meeting.owner_id) == ("Keep me open", False, rep.pk)
+    # The value it already has is fine.
+    services.activity_update(
+        meeting, actor=rep, data={"done": False, "subject": "Ok"}, channel="web"
+    )
+    meeting.refresh_from_db()
+    assert meeting.subject == "Ok"
