@@ -10,6 +10,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -223,7 +224,7 @@ def _notify_deciders(request: ConversionRequest, *, actor: User) -> None:
                 Kind.APPROVAL_REQUEST,
                 title,
                 body=request.request_comment,
-                url="/leads/conversion-requests/",
+                url=reverse("lead_conversion_requests"),
                 actor=actor,
                 params=params,
             )
@@ -281,7 +282,7 @@ def _notify_requester(request: ConversionRequest, *, actor: User) -> None:
         Kind.APPROVAL_DECISION,
         title,
         body=request.decision_comment,
-        url=f"/leads/{request.lead_id}/",
+        url=reverse("leads_detail", args=[request.lead_id]),
         actor=actor,
         params=values,
     )

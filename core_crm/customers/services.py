@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ForeignKey, ManyToManyField, Model, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -309,11 +310,11 @@ def _notify_new_owner(model: type[Model], moving: list[Any], *, owner: User, act
     if len(moving) == 1:
         title = gettext_lazy("%(actor)s assigned %(record)s to you")
         params["record"] = str(moving[0])
-        url = f"/{slug}/{moving[0].pk}/"
+        url = reverse(f"{slug}_detail", args=[moving[0].pk])
     else:
         title = gettext_lazy("%(actor)s assigned %(count)s %(objects)s to you")
         params.update(count=len(moving), objects=model._meta.verbose_name_plural)
-        url = f"/{slug}/?mine=1"
+        url = reverse(f"{slug}_list") + "?mine=1"
     body = ", ".join(str(obj) for obj in moving[:10]) + ("…" if len(moving) > 10 else "")
     notify(owner, Kind.ASSIGNED, title, body=body, url=url, actor=actor, params=params)
 
