@@ -11,18 +11,15 @@ from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core_crm.audit.services import audit, diff, snapshot
-
+from . import services
 from .models import User
 
-FIELDS = ["full_name", "language", "time_zone"]
 # Offered first: where most of our customers work.
 COMMON_ZONES = ["Asia/Shanghai", "Asia/Hong_Kong", "Asia/Taipei", "Asia/Singapore", "UTC"]
 
@@ -41,26 +38,13 @@ class ProfileForm(forms.Form):
     time_zone = forms.ChoiceField(label=gettext_lazy("Time zone"), choices=zone_choices)
 
 
-def profile_update(user: User, *, data: dict[str, str]) -> User:
-    """Save the person's own profile, audited."""
-    with transaction.atomic():
-        before = snapshot(user, FIELDS)
-        for name in FIELDS:
-            setattr(user, name, data[name])
-        user.save(update_fields=FIELDS)
-        changes = diff(before, snapshot(user, FIELDS))
-        if changes:
-            audit(obj=user, kind="update", actor=user, channel="web", changes=changes)
-    return user
-
-
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     user = User.objects.get(pk=cast(User, request.user).pk)  # the model, not the lazy object
-    initial = {name: getattr(user, name) for name in FIELDS}
+    initial = {name: getattr(user, name) for name in services.PROFILE_FIELDS}
     form = ProfileForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        profile_update(user, data=form.cleaned_data)
+        services.profile_update(user, data=form.cleaned_data)
         translation.activate(user.language)
         messages.success(request, _("Profile saved."))
         response = redirect("profile")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from allauth.account.models import EmailAddress
 from django.db import transaction
 
+from core_crm.audit.services import audit, diff, snapshot
 from tenants.db import tenant_connection
 
 from .models import User
@@ -51,3 +52,19 @@ def user_create(
 def user_set_password(*, user: User, password: str) -> None:
     user.set_password(password)
     user.save(update_fields=["password"])
+
+
+PROFILE_FIELDS = ["full_name", "language", "time_zone"]
+
+
+def profile_update(user: User, *, data: dict[str, str]) -> User:
+    """Save the person's own profile, audited."""
+    with transaction.atomic():
+        before = snapshot(user, PROFILE_FIELDS)
+        for name in PROFILE_FIELDS:
+            setattr(user, name, data[name])
+        user.save(update_fields=PROFILE_FIELDS)
+        changes = diff(before, snapshot(user, PROFILE_FIELDS))
+        if changes:
+            audit(obj=user, kind="update", actor=user, channel="web", changes=changes)
+    return user
