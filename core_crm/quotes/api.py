@@ -24,7 +24,7 @@ from typing import Any, cast
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet, prefetch_related_objects
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
@@ -49,7 +49,6 @@ from core_crm.access.policy import PermissionDenied, scope_for, visible
 from core_crm.api.params import flag, int_param
 from core_crm.api.views import Pagination
 from core_crm.audit.models import Channel
-from core_crm.customers.selectors import contact_list
 from core_crm.sales.models import Opportunity
 from core_crm.users.models import User
 
@@ -488,14 +487,6 @@ def _line_items(opp: Opportunity) -> list[OpportunityLineItem]:
     return list(opp.line_items.select_related("product", "price_book"))
 
 
-def _default_book(opp: Opportunity, items: list[OpportunityLineItem]) -> PriceBook | None:
-    """The book the opportunity's products come from, else the standard one of its currency
-    (what the products page offers first)."""
-    if items:
-        return items[0].price_book
-    return selectors.active_books(opp.currency).order_by("-is_standard", "name").first()
-
-
 def _product(pk: Any) -> Product | None:
     return cast(Product | None, _pick(Product, pk, "product", _("There is no such product.")))
 
@@ -528,7 +519,7 @@ class OpportunityProductsView(APIView):
     def get(self, request: Request, pk: int) -> Response:
         opp = selectors.access_opportunity(_actor(request), pk)
         items = _line_items(opp)
-        book = _default_book(opp, items) if items else None
+        book = selectors.default_book(opp, items) if items else None
         return Response(
             LineItemsSerializer(
                 {
@@ -557,7 +548,7 @@ class OpportunityProductsView(APIView):
         body.is_valid(raise_exception=True)
         data = _line_item_data(body.validated_data)
         if "price_book" not in data:
-            data["price_book"] = _default_book(opp, _line_items(opp))
+            data["price_book"] = selectors.default_book(opp)
         item = services.line_item_save(opp, actor=actor, data=data, channel=API)
         return Response(LineItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
@@ -651,46 +642,10 @@ def _messages(exc: DjangoValidationError) -> dict[str, Any]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
 
 
-def _check_list_price(quote: Quote, data: dict[str, Any], line: QuoteLine | None) -> None:
-    """A product line is priced from the quote's book: a list price that is not the book's
-    would slip a discount past the approval limit, so it is refused by name (the same price
-    is accepted, so a line read back can be sent back)."""
-    if "list_price" not in data:
-        return
-    product = data.get("product", line.product if line else None)
-    if product is None:
-        return
-    expected: Decimal | None = None
-    if line is not None and line.product_id == product.pk:
-        expected = line.list_price
-    elif quote.price_book is not None:
-        expected = services.book_price(quote.price_book, product)
-    if expected is None:
-        data.pop("list_price")  # the service names what is wrong with the product
-        return
-    if Decimal(data["list_price"]) != expected:
-        raise ValidationError(
-            {
-                "list_price": [
-                    _(
-                        "A product line takes its list price from the price book "
-                        "(%(price)s %(currency)s); give a discount instead, or add a line "
-                        "without a product."
-                    )
-                    % {"price": expected, "currency": quote.currency}
-                ]
-            }
-        )
-    data.pop("list_price")
-
-
-def _quote_line_data(
-    quote: Quote, validated: dict[str, Any], line: QuoteLine | None
-) -> dict[str, Any]:
+def _quote_line_data(validated: dict[str, Any]) -> dict[str, Any]:
     data = dict(validated)
     if "product" in data:
         data["product"] = _product(data["product"])
-    _check_list_price(quote, data, line)
     return data
 
 
@@ -748,30 +703,30 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
     def get_object(self) -> Quote:
         return selectors.access_quote(self.actor, self.kwargs["pk"])
 
-    def _detail(self, pk: int, code: int = status.HTTP_200_OK) -> Response:
-        quotes = selectors.quote_list(self.actor).prefetch_related(
+    def _detail(
+        self, pk: int, code: int = status.HTTP_200_OK, quote: Quote | None = None
+    ) -> Response:
+        """The quote as QuoteDetailSerializer gives it, its lines and versions read once;
+        `quote`: the caller's already checked copy (else it is read again, after a write)."""
+        if quote is None:
+            quote = get_object_or_404(selectors.quote_list(self.actor), pk=pk)
+        prefetch_related_objects(
+            [quote],
             Prefetch("lines", queryset=QuoteLine.objects.select_related("product")),
             Prefetch("versions", queryset=QuoteVersion.objects.select_related("sent_by")),
         )
-        quote = get_object_or_404(quotes, pk=pk)
         return Response(QuoteDetailSerializer(quote, context={"request": self.request}).data, code)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return self._detail(self.get_object().pk)
+        quote = self.get_object()
+        return self._detail(quote.pk, quote=quote)
 
     # --- create and edit -------------------------------------------------------------------
 
-    def _header(self, validated: dict[str, Any], account_id: int) -> dict[str, Any]:
-        """The header fields as the services take them; a contact must be one the caller may
-        read, of the quote's account (what the quote form offers)."""
+    def _header(self, validated: dict[str, Any]) -> dict[str, Any]:
+        """The header fields as the services take them (the service checks the contact and
+        the price book)."""
         data = {k: v for k, v in validated.items() if k not in ("opportunity", "lines")}
-        if data.get("contact") is not None:
-            contact = contact_list(self.actor).filter(pk=data["contact"]).first()
-            if contact is None or contact.account_id != account_id:
-                raise ValidationError(
-                    {"contact": [_("Choose a contact of the quote's account that you can see.")]}
-                )
-            data["contact"] = contact
         if "price_book" in data:
             data["price_book"] = _price_book(data["price_book"])
         return data
@@ -796,28 +751,14 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         )
         if opp is None:
             raise ValidationError({"opportunity": [_("Choose an opportunity that you can see.")]})
-        data = self._header(body.validated_data, opp.account_id)
-        book = data.get("price_book")
-        first = opp.line_items.select_related("price_book").first()
-        if "price_book" in data and first is not None and book != first.price_book:
-            raise ValidationError(
-                {
-                    "price_book": [
-                        _(
-                            "The opportunity's products come from “%(name)s”; its quotes use "
-                            "the same price book."
-                        )
-                        % {"name": first.price_book.name}
-                    ]
-                }
-            )
+        data = self._header(body.validated_data)
         lines = body.validated_data.get("lines", [])
         with transaction.atomic():
             quote = services.quote_create(opp, actor=self.actor, data=data, channel=API)
             errors: list[dict[str, Any]] = []
             for validated in lines:
                 try:
-                    line_data = _quote_line_data(quote, validated, None)
+                    line_data = _quote_line_data(validated)
                     services.quote_line_save(quote, actor=self.actor, data=line_data, channel=API)
                 except ValidationError as exc:
                     errors.append(cast(dict[str, Any], exc.detail))
@@ -841,7 +782,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         quote = self.get_object()
         body = QuoteHeaderSerializer(data=request.data, partial=True)
         body.is_valid(raise_exception=True)
-        data = self._header(body.validated_data, quote.account_id)
+        data = self._header(body.validated_data)
         services.quote_update(quote, actor=self.actor, data=data, channel=API)
         return self._detail(quote.pk)
 
@@ -873,7 +814,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         line = services.quote_line_save(
             quote,
             actor=self.actor,
-            data=_quote_line_data(quote, body.validated_data, None),
+            data=_quote_line_data(body.validated_data),
             channel=API,
         )
         return Response(QuoteLineSerializer(line).data, status=status.HTTP_201_CREATED)
@@ -901,7 +842,7 @@ class QuoteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Ge
         line = services.quote_line_save(
             quote,
             actor=self.actor,
-            data=_quote_line_data(quote, body.validated_data, line),
+            data=_quote_line_data(body.validated_data),
             channel=API,
             line=line,
         )

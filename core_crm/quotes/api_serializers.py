@@ -7,6 +7,8 @@ field, so the API and the pages answer in the same words."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -405,15 +407,29 @@ class QuoteDetailSerializer(QuoteSerializer):
     def _actor(self) -> Any:
         return self.context["request"].user
 
+    @cached_property
+    def _limit(self) -> Decimal:
+        # The workspace's settings are read once per response, not once per field.
+        return services.discount_limit()
+
+    def _approval(self, obj: Quote) -> services.Approval:
+        cache: dict[int, services.Approval] = self.__dict__.setdefault("_approvals", {})
+        if obj.pk not in cache:
+            cache[obj.pk] = services.approval(obj, limit=self._limit)
+        return cache[obj.pk]
+
     def get_needs_approval(self, obj: Quote) -> bool:
-        return services.needs_approval(obj)
+        return self._approval(obj).needed
 
     @extend_schema_field(serializers.DecimalField(max_digits=5, decimal_places=2))
     def get_discount_limit(self, obj: Quote) -> str:
-        return str(services.discount_limit())
+        return str(self._limit)
 
     def get_send_blockers(self, obj: Quote) -> list[str]:
-        return [str(reason) for reason in services.send_blockers(obj)]
+        blockers = services.send_blockers(
+            obj, lines=list(obj.lines.all()), need=self._approval(obj), limit=self._limit
+        )
+        return [str(reason) for reason in blockers]
 
     def get_can_edit(self, obj: Quote) -> bool:
         return can(self._actor(), Action.EDIT, obj, "quote")

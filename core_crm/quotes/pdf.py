@@ -17,6 +17,8 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from .templatetags.quotes_tags import money
+
 FONT = "STSong-Light"
 _registered = False
 
@@ -27,11 +29,6 @@ def _font() -> str:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
         _registered = True
     return FONT
-
-
-def _money(value: Any, currency: str = "") -> str:
-    text = f"{Decimal(str(value)):,.2f}"
-    return f"{text} {currency}".strip()
 
 
 def render_snapshot(snap: dict[str, Any]) -> bytes:
@@ -75,9 +72,9 @@ def render_snapshot(snap: dict[str, Any]) -> bytes:
                     f"{Decimal(line['quantity']).normalize():f} {line.get('unit') or ''}".strip(),
                     cell,
                 ),
-                p(_money(line["list_price"]), cell),
+                p(money(line["list_price"]), cell),
                 p(f"{Decimal(line['discount_percent']).normalize():f} %", cell),
-                p(_money(line["net"]), cell),
+                p(money(line["net"]), cell),
             ]
         )
     lines = Table(
@@ -96,11 +93,11 @@ def render_snapshot(snap: dict[str, Any]) -> bytes:
     totals = snap["totals"]
     tax_label = _("Tax (%(rate)s %%)") % {"rate": f"{Decimal(snap['tax_rate']).normalize():f}"}
     sums = [
-        [p(_("Subtotal")), p(_money(totals["subtotal"], currency))],
-        [p(_("Discounts")), p("−" + _money(totals["discount_total"], currency))],
-        [p(_("Net total")), p(_money(totals["net_total"], currency))],
-        [p(tax_label), p(_money(totals["tax_total"], currency))],
-        [p(_("Grand total")), p(_money(totals["grand_total"], currency))],
+        [p(_("Subtotal")), p(money(totals["subtotal"], currency))],
+        [p(_("Discounts")), p("−" + money(totals["discount_total"], currency))],
+        [p(_("Net total")), p(money(totals["net_total"], currency))],
+        [p(tax_label), p(money(totals["tax_total"], currency))],
+        [p(_("Grand total")), p(money(totals["grand_total"], currency))],
     ]
     sum_table = Table(sums, colWidths=[40 * mm, 40 * mm], hAlign="RIGHT")
     sum_table.setStyle(TableStyle([("LINEABOVE", (0, -1), (-1, -1), 0.8, colors.black)]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from core_crm.workspace.extensions import TIMELINE_LIMIT, TimelineItem
 
 from .models import (
     OPEN_STATUSES,
+    OpportunityLineItem,
     PriceBook,
     Product,
     Quote,
@@ -56,10 +58,7 @@ def approval_inbox(user: User) -> QuerySet[Quote]:
     """Quotes waiting for approval that `user` may decide on (never their own), each with
     `hand_priced`: whether it has lines without a product (priced by hand)."""
     waiting = Quote.objects.filter(status=QuoteStatus.IN_REVIEW).exclude(owner=user)
-    if not user.is_workspace_admin and scope_for(user, "quote", Action.EDIT) not in (
-        Scope.TEAM,
-        Scope.ALL,
-    ):
+    if not is_approver(user):
         return waiting.none()
     return (
         visible(user, waiting, "quote", Action.EDIT)
@@ -115,6 +114,20 @@ def active_products() -> QuerySet[Product]:
 def active_books(currency: str | None = None) -> QuerySet[PriceBook]:
     books = PriceBook.objects.filter(is_active=True)
     return books.filter(currency=currency) if currency else books
+
+
+def default_book(
+    opp: Opportunity, items: Sequence[OpportunityLineItem] | None = None
+) -> PriceBook | None:
+    """The book an opportunity's products and quotes are priced from: that of its first
+    product, else the active book in its currency, the standard one first. `items`: the
+    opportunity's line items when the caller has them already (saves a query)."""
+    first = items[0] if items else None
+    if items is None:
+        first = opp.line_items.select_related("price_book").first()
+    if first is not None:
+        return first.price_book
+    return active_books(opp.currency).order_by("-is_standard", "name").first()
 
 
 TIMELINE_KINDS = (

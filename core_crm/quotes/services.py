@@ -5,19 +5,21 @@ these; neither writes the models itself."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Model, Sum
+from django.db.models import Model, Q, Sum
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core_crm.access.models import Action, Scope
+from core_crm.access.models import Action, RecordShare, Scope, Team
 from core_crm.access.policy import (
     PermissionDenied,
     can,
@@ -38,6 +40,7 @@ from core_crm.workspace.models import workspace_settings
 
 from .models import (
     FINAL_STATUSES,
+    OPEN_STATUSES,
     OpportunityLineItem,
     PriceBook,
     PriceBookEntry,
@@ -50,6 +53,7 @@ from .models import (
     QuoteStatus,
     QuoteVersion,
 )
+from .selectors import default_book
 from .totals import line_amounts, price_fingerprint, quote_totals
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -518,11 +522,14 @@ class Approval:
         return self.asked and not self.approved
 
 
-def approval(quote: Quote) -> Approval:
+def approval(
+    quote: Quote, *, lines: Sequence[QuoteLine] | None = None, limit: Decimal | None = None
+) -> Approval:
     """Why the quote's prices need a manager's approval, and whether they have it. Reads the
-    lines once (none when they were prefetched)."""
-    lines = list(quote.lines.all())
-    discount = quote.max_discount > discount_limit()
+    lines once (none when they were prefetched or given) and the workspace's limit once
+    (none when given)."""
+    lines = list(quote.lines.all()) if lines is None else lines
+    discount = quote.max_discount > (discount_limit() if limit is None else limit)
     hand_priced = any(line.product_id is None for line in lines)
     approved = (discount or hand_priced) and quote.approved_prices == price_fingerprint(lines)
     return Approval(discount=discount, hand_priced=hand_priced, approved=approved)
@@ -548,8 +555,28 @@ def may_approve(user: User, quote: Quote) -> bool:
 
 
 def approvers(quote: Quote) -> list[User]:
-    users = User.objects.filter(is_active=True).exclude(pk=quote.owner_id).select_related("role")
-    return [u for u in users if may_approve(u, quote)]
+    """Everyone `may_approve` allows on the quote. The candidates are narrowed in SQL first
+    (workspace admins, roles editing every quote, the owner's teammates, people the quote is
+    shared with for editing, directly or through a team), so `may_approve` runs on a short
+    list rather than on every user."""
+    owner_teams = Team.objects.filter(members=quote.owner_id).values("pk")
+    shares = RecordShare.objects.filter(
+        content_type=ContentType.objects.get_for_model(Quote), object_id=quote.pk, can_edit=True
+    )
+    candidates = (
+        User.objects.filter(is_active=True)
+        .exclude(pk=quote.owner_id)
+        .filter(
+            Q(is_workspace_admin=True)
+            | Q(role__permissions__quote__edit=Scope.ALL)
+            | Q(teams__in=owner_teams)
+            | Q(pk__in=shares.values("user_id"))
+            | Q(teams__in=shares.values("team_id"))
+        )
+        .distinct()
+        .select_related("role")
+    )
+    return [u for u in candidates if may_approve(u, quote)]
 
 
 def _require_edit(actor: User, quote: Quote) -> None:
@@ -713,13 +740,7 @@ def quote_create(
         raise ValidationError({"owner": [_("You cannot make this person the quote's owner.")]})
     with transaction.atomic():
         items = list(opportunity.line_items.select_related("price_book", "product"))
-        book = items[0].price_book if items else None
-        if book is None:
-            book = (
-                PriceBook.objects.filter(is_active=True, currency=opportunity.currency)
-                .order_by("-is_standard", "name")
-                .first()
-            )
+        book = default_book(opportunity, items)
         quote = Quote(
             owner=owner,
             opportunity=opportunity,
@@ -826,6 +847,22 @@ def quote_line_save(
                         _("“%(product)s” has no active price in “%(book)s”.")
                         % {"product": product.name, "book": quote.price_book.name}
                     ]
+        expected = price if product_changed else line.list_price if line else None
+        if product is not None and expected is not None and data.get("list_price") is not None:
+            # A product line is priced from the quote's book: another list price would slip a
+            # discount past the approval limit, so it is refused by name. The price the line
+            # already has (or the book's, for a new product) is accepted, so a line read back
+            # can be sent back.
+            given = _decimal(data, "list_price", errors, default=expected)
+            if given is not None and given != expected:
+                errors["list_price"] = [
+                    _(
+                        "A product line takes its list price from the price book "
+                        "(%(price)s %(currency)s); give a discount instead, or add a line "
+                        "without a product."
+                    )
+                    % {"price": expected, "currency": quote.currency}
+                ]
         elif product is None:
             price = _decimal(
                 data,
@@ -856,7 +893,7 @@ def quote_line_save(
         line.net = line_amounts(line.quantity, line.list_price, line.discount_percent).net
         line.save()
         after = snapshot(line, QUOTE_LINE_FIELDS)
-        changes = {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+        changes = diff(before, after)
         prices_changed = creating or any(
             k in changes for k in ("product", "quantity", "list_price", "discount_percent")
         )
@@ -993,19 +1030,32 @@ def quote_decline(quote: Quote, *, actor: User, channel: str, comment: str) -> Q
     return _decide(quote, actor=actor, channel=channel, approve=False, comment=comment)
 
 
-def send_blockers(quote: Quote) -> list[str]:
-    """Why the quote cannot be sent now (empty when it can)."""
+def send_blockers(
+    quote: Quote,
+    *,
+    lines: Sequence[QuoteLine] | None = None,
+    need: Approval | None = None,
+    limit: Decimal | None = None,
+) -> list[str]:
+    """Why the quote cannot be sent now (empty when it can). A caller that has the quote's
+    lines, its `approval` or the workspace's discount limit already passes them, so they are
+    not read again."""
+    if limit is None:
+        limit = discount_limit()
+    if lines is None:
+        lines = list(quote.lines.all())
+    if need is None:
+        need = approval(quote, lines=lines, limit=limit)
     reasons = []
     if quote.status not in (QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.SENT):
         reasons.append(
             _("A quote that is %(status)s cannot be sent.")
             % {"status": quote.get_status_display().lower()}
         )
-    if not quote.lines.exists():
+    if not lines:
         reasons.append(_("Add at least one line first."))
     if quote.valid_until < timezone.localdate():
         reasons.append(_("The validity date has passed; set a new one."))
-    need = approval(quote)
     if quote.status != QuoteStatus.IN_REVIEW and need.needed:
         if need.discount:
             reasons.append(
@@ -1013,7 +1063,7 @@ def send_blockers(quote: Quote) -> list[str]:
                     "A discount of %(discount)s %% is above the limit of %(limit)s %%: submit "
                     "the quote for approval first."
                 )
-                % {"discount": _plain(quote.max_discount), "limit": _plain(discount_limit())}
+                % {"discount": _plain(quote.max_discount), "limit": _plain(limit)}
             )
         if need.hand_priced:
             reasons.append(
@@ -1138,12 +1188,7 @@ def expire_quotes(today: dt.date | None = None) -> int:
     count = 0
     with transaction.atomic():
         due = Quote.objects.select_for_update().filter(
-            status__in=(
-                QuoteStatus.DRAFT,
-                QuoteStatus.IN_REVIEW,
-                QuoteStatus.APPROVED,
-                QuoteStatus.SENT,
-            ),
+            status__in=OPEN_STATUSES,
             valid_until__lt=today,
         )
         for quote in due:
@@ -1151,16 +1196,3 @@ def expire_quotes(today: dt.date | None = None) -> int:
             _event(quote, QuoteEvent.Kind.EXPIRED, None)
             count += 1
     return count
-
-
-# --- reads used by the services' callers ----------------------------------------------------
-
-
-def overlapping_quotes(quote: Quote) -> list[Quote]:
-    """Every other open quote (draft, in review, approved, sent) on the same account, whatever
-    its products and whoever owns it, by number: two people must not offer the customer two
-    prices unknowingly. The caller decides what to show of each (see
-    `selectors.other_open_quotes`)."""
-    from .selectors import other_open_quotes
-
-    return list(other_open_quotes(quote))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from core_crm.access.models import Action
-from core_crm.access.policy import PermissionDenied, can, scope_for
+from core_crm.access.policy import PermissionDenied, can, require_create
 from core_crm.customers.models import Contact
 from core_crm.sales.currency import rates
 from core_crm.users.models import User
@@ -56,10 +56,6 @@ def opportunity_url(pk: int) -> str | None:
         return reverse("opportunity_detail", args=[pk])
     except NoReverseMatch:
         return None
-
-
-class Refused(Exception):
-    pass
 
 
 def _forbid(exc: PermissionDenied) -> Forbidden:
@@ -323,11 +319,9 @@ def opportunity_products(request: HttpRequest, pk: int) -> HttpResponse:
     can_edit = can(actor, Action.EDIT, opp, "opportunity")
     form = LineItemForm(posted(request), currency=opp.currency)
     items = list(opp.line_items.select_related("product", "price_book"))
-    if items and not form.is_bound:
-        form.fields["price_book"].initial = items[0].price_book_id
-    elif not form.is_bound:
-        standard = selectors.active_books(opp.currency).order_by("-is_standard", "name").first()
-        form.fields["price_book"].initial = standard.pk if standard else None
+    if not form.is_bound:
+        book = selectors.default_book(opp, items)
+        form.fields["price_book"].initial = book.pk if book else None
     if request.method == "POST":
         if not can_edit:
             raise Forbidden(_("Your role does not allow editing this opportunity."))
@@ -460,15 +454,15 @@ def approval_inbox(request: HttpRequest) -> HttpResponse:
 def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     opp = selectors.access_opportunity(actor, pk)
-    if scope_for(actor, "quote", Action.CREATE) != "all":
-        raise Forbidden(_("Your role does not allow creating quotes."))
+    try:
+        require_create(actor, "quote")
+    except PermissionDenied as exc:
+        raise _forbid(exc) from exc
     from core_crm.workspace.models import workspace_settings
 
     ws = workspace_settings()
     items = list(opp.line_items.select_related("price_book"))
-    book = items[0].price_book if items else None
-    if book is None:
-        book = selectors.active_books(opp.currency).order_by("-is_standard", "name").first()
+    book = selectors.default_book(opp, items)
     form = QuoteForm(
         posted(request),
         user=actor,
@@ -509,7 +503,8 @@ def _detail_context(request: HttpRequest, quote: Quote) -> dict[str, Any]:
     can_edit = can(actor, Action.EDIT, quote, "quote")
     lines = list(quote.lines.select_related("product"))
     editable = can_edit and quote.status not in ("accepted", "rejected")
-    approval = services.approval(quote)
+    limit = services.discount_limit()
+    approval = services.approval(quote, lines=lines, limit=limit)
     return {
         "quote": quote,
         "lines": lines,
@@ -518,8 +513,8 @@ def _detail_context(request: HttpRequest, quote: Quote) -> dict[str, Any]:
         "line_form": LineForm(book=quote.price_book, prefix="new"),
         "approval": approval,
         "needs_approval": approval.needed,
-        "limit": services.discount_limit(),
-        "blockers": services.send_blockers(quote),
+        "limit": limit,
+        "blockers": services.send_blockers(quote, lines=lines, need=approval, limit=limit),
         "may_approve": services.may_approve(actor, quote) and quote.status == "in_review",
         "versions": list(quote.versions.select_related("sent_by")),
         "events": list(quote.events.select_related("actor")[:30]),

@@ -471,3 +471,28 @@ def test_the_schema_documents_the_quote_endpoints(alpha, rep_api):
     pdf = document["paths"]["/api/v1/quotes/{id}/versions/{number}/pdf/"]["get"]
     assert "application/pdf" in pdf["responses"]["200"]["content"]
     assert "QuoteStatusEnum" in document["components"]["schemas"]
+
+
+def test_detail_queries_do_not_grow_with_lines(alpha, rep, rep_api, catalogue):
+    _rep, api = rep_api
+    with tenant_context(alpha):
+        opp = make_opportunity(rep, currency="CNY")
+        quote = services.quote_create(opp, actor=rep, channel="web")
+        for data in ({"product": catalogue.pump}, {"description": "Freight", "list_price": "5"}):
+            services.quote_line_save(quote, actor=rep, data=data, channel="web")
+    url = f"/api/v1/quotes/{quote.pk}/"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = api.get(url)
+        assert response.status_code == 200
+        return len(captured)
+
+    api.get(url)  # warm caches (token, settings)
+    few = queries()
+    with tenant_context(alpha):
+        for product in [catalogue.valve, catalogue.service] * 5:
+            services.quote_line_save(quote, actor=rep, data={"product": product}, channel="web")
+    many = queries()
+    assert len(api.get(url).json()["lines"]) == 12
+    assert 0 < many == few

@@ -653,3 +653,63 @@ def test_account_tab_and_send_page_queries_do_not_grow_with_quotes(
     assert len(_rows(rep_client.get(tab).content.decode(), "account-quote")) == 11
     assert len(_rows(rep_client.get(send).content.decode(), "other-quote")) == 9
     assert many == few
+
+
+def test_the_page_refuses_a_product_line_priced_off_the_book_and_keeps_the_shown_price(
+    alpha, rep, rep_client, catalogue
+):
+    """The rule the API enforces holds on the page too: a product line takes the book's
+    price; the price the page shows (the book's) is accepted as it is."""
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        line = quote.lines.get()
+    url = f"/quotes/{quote.pk}/lines/"
+    off_book = rep_client.post(
+        url,
+        {"new-product": catalogue.valve.pk, "new-quantity": "1", "new-list_price": "1"},
+        follow=True,
+    )
+    assert any(
+        "List price: A product line takes its list price from the price book (850.50 CNY)"
+        in message
+        for message in messages_of(off_book)
+    ), messages_of(off_book)
+    with tenant_context(alpha):
+        assert quote.lines.count() == 1
+    shown = rep_client.post(
+        url, {"new-product": catalogue.valve.pk, "new-quantity": "1", "new-list_price": "850.50"}
+    )
+    assert shown.status_code == 302
+    changed = rep_client.post(f"{url}{line.pk}/", {"quantity": "3", "list_price": "12000.00"})
+    assert changed.status_code == 302
+    with tenant_context(alpha):
+        assert [(x.product, x.list_price) for x in quote.lines.all()] == [
+            (catalogue.pump, Decimal("12000.00")),
+            (catalogue.valve, Decimal("850.50")),
+        ]
+        assert quote.lines.get(pk=line.pk).quantity == Decimal("3.00")
+
+
+def _detail_queries(client, url: str) -> int:  # type: ignore[no-untyped-def]
+    client.get(url)  # warm caches (content types, workspace settings, sessions)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(queries.captured_queries)
+
+
+def test_the_quote_detail_page_queries_do_not_grow_with_lines(alpha, rep, rep_client, catalogue):
+    with tenant_context(alpha):
+        quote = quote_with(rep, catalogue)
+        services.quote_line_save(
+            quote, actor=rep, data={"description": "Freight", "list_price": "500"}, channel="web"
+        )
+    url = f"/quotes/{quote.pk}/"
+    few = _detail_queries(rep_client, url)
+    with tenant_context(alpha):
+        for product in [catalogue.valve, catalogue.service] * 5:
+            services.quote_line_save(quote, actor=rep, data={"product": product}, channel="web")
+    many = _detail_queries(rep_client, url)
+    with tenant_context(alpha):
+        assert quote.lines.count() == 12
+    assert 0 < many == few

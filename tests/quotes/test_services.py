@@ -13,7 +13,7 @@ from django_tenants.utils import tenant_context
 from core_crm.access.policy import PermissionDenied
 from core_crm.audit.models import AuditEntry
 from core_crm.notifications.models import Notification
-from core_crm.quotes import services
+from core_crm.quotes import selectors, services
 from core_crm.quotes.models import PriceBook, Quote, QuoteEvent, QuoteVersion
 from core_crm.sales.models import Opportunity
 from core_crm.workspace.models import workspace_settings
@@ -311,7 +311,7 @@ def test_every_other_open_quote_on_the_account_is_found_whoever_owns_it(
         elsewhere = quote_with(other_rep, catalogue)  # same product, another account
         # Every other open quote on the account, whatever its products and whoever owns it;
         # answered quotes and other accounts' quotes are left out.
-        assert services.overlapping_quotes(mine) == [theirs, unrelated]
+        assert list(selectors.other_open_quotes(mine)) == [theirs, unrelated]
         assert elsewhere.account_id != account.pk
         assert Opportunity.objects.filter(account=account).count() == 4
 
@@ -525,3 +525,45 @@ def test_an_approved_line_without_a_product_can_be_removed_without_a_new_approva
         # Only product lines within the limit are left: nothing to approve any more.
         assert quote.status == "draft" and not services.needs_approval(quote)
         services.quote_send(quote, actor=rep, channel="web")
+
+
+def test_approvers_are_everyone_may_approve_allows_and_no_one_else(
+    alpha, admin, rep, manager, other_rep, catalogue
+):
+    """The list narrowed in SQL is exactly `may_approve` over every user: admins, roles editing
+    every quote, managers over the owner, and managers the quote is shared with for editing
+    (directly or through their team) — never the owner, a read-only share or an inactive user."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from core_crm.access.models import RecordShare, Role, Team
+    from core_crm.users.models import User
+
+    from ..customfields.helpers import user_with_role
+
+    shared = user_with_role(alpha, "shared.manager@alpha.test", "sales_manager")
+    via_team = user_with_role(alpha, "team.manager@alpha.test", "sales_manager")
+    read_only = user_with_role(alpha, "read.manager@alpha.test", "sales_manager")
+    everyone = user_with_role(alpha, "all.editor@alpha.test", "sales_manager")
+    gone = user_with_role(alpha, "gone@alpha.test", None, admin=True)
+    with tenant_context(alpha):
+        role = Role.objects.create(
+            key="quote_desk", name="Quote desk", permissions={"quote": {"edit": "all"}}
+        )
+        everyone.role = role
+        everyone.save()
+        gone.is_active = False
+        gone.save()
+        quote = quote_with(rep, catalogue, discount="30")
+        kind = ContentType.objects.get_for_model(Quote)
+        team = Team.objects.create(name="Deal desk")
+        team.members.add(via_team)
+        RecordShare.objects.create(
+            content_type=kind, object_id=quote.pk, user=shared, can_edit=True
+        )
+        RecordShare.objects.create(content_type=kind, object_id=quote.pk, team=team, can_edit=True)
+        RecordShare.objects.create(content_type=kind, object_id=quote.pk, user=read_only)
+        expected = [u for u in User.objects.all() if services.may_approve(u, quote)]
+        found = services.approvers(quote)
+        assert found == expected
+        assert {admin, manager, shared, via_team, everyone} <= set(found)
+        assert not {rep, other_rep, read_only, gone} & set(found)
