@@ -33,8 +33,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from core_crm.access.models import Action, Scope, Team
-from core_crm.access.policy import PermissionDenied, scope_for
+from core_crm.access.models import Team
+from core_crm.access.policy import PermissionDenied
 from core_crm.api.params import int_param
 from core_crm.api.views import Pagination
 from core_crm.audit.models import Channel
@@ -46,7 +46,13 @@ from core_crm.users.models import User
 from . import selectors, services
 from .models import PeriodKind, Quota
 from .periods import Period, month, parse_period, quarter
-from .permissions import may_manage_quotas, readable_quotas, settable_teams, settable_users
+from .permissions import (
+    may_manage_quotas,
+    may_read_opportunities,
+    readable_quotas,
+    settable_teams,
+    settable_users,
+)
 
 API = Channel.API
 ERROR = OpenApiResponse(description='Bad input: `{"<field>": ["..."]}` naming each field.')
@@ -63,7 +69,7 @@ def _actor(request: Request) -> User:
 
 def require_opportunity_reader(user: User) -> None:
     """The forecast and the reports add up opportunities; a role reading none has none."""
-    if scope_for(user, "opportunity", Action.READ) == Scope.NONE:
+    if not may_read_opportunities(user):
         raise PermissionDenied(
             _(
                 "Your role does not allow reading opportunities, so there is no forecast or "

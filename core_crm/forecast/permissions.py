@@ -22,8 +22,14 @@ def _edit_scope(actor: User) -> str:
     return scope_for(actor, "opportunity", Action.EDIT)
 
 
-def _read_scope(actor: User) -> str:
+def read_scope(actor: User) -> str:
+    """The actor's read scope on opportunities: whose figures the forecast and reports add up."""
     return scope_for(actor, "opportunity", Action.READ)
+
+
+def may_read_opportunities(actor: User) -> bool:
+    """The forecast and the reports add up opportunities; a role reading none has none."""
+    return read_scope(actor) != Scope.NONE
 
 
 def _my_team_ids(actor: User) -> QuerySet[Any]:
@@ -71,10 +77,10 @@ def readable_quotas(actor: User) -> QuerySet[Quota]:
     """Quotas `actor` may read: their own and their teams', those they may set, and with an
     all-records read scope on opportunities, every quota."""
     quotas = Quota.objects.select_related("user", "team")
-    if _read_scope(actor) == Scope.ALL or _edit_scope(actor) == Scope.ALL:
+    if read_scope(actor) == Scope.ALL or _edit_scope(actor) == Scope.ALL:
         return quotas
     mine = Q(user=actor) | Q(team_id__in=_my_team_ids(actor))
-    if _edit_scope(actor) == Scope.TEAM or _read_scope(actor) == Scope.TEAM:
+    if _edit_scope(actor) == Scope.TEAM or read_scope(actor) == Scope.TEAM:
         mates = Team.members.through.objects.filter(team_id__in=_my_team_ids(actor))
         mine |= Q(user_id__in=mates.values("user_id"))
     return quotas.filter(mine)

@@ -22,17 +22,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, DecimalField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from core_crm.access.models import Action, Scope, Team
-from core_crm.access.policy import scope_for, visible
+from core_crm.access.models import Scope, Team
 from core_crm.sales.models import ForecastCategory, Opportunity, Stage
+from core_crm.sales.selectors import Filters, apply_filters, opportunity_list, stage_totals
 
 from .models import PeriodKind, Quota
 from .periods import Period
+from .permissions import read_scope
 
 if TYPE_CHECKING:
     from core_crm.users.models import User
@@ -72,10 +73,6 @@ class ResolvedScope:
     users: list[User]
     teams: list[Team]
     members: dict[int, list[int]]  # team id -> member user ids (within `users`)
-
-
-def read_scope(viewer: User) -> str:
-    return scope_for(viewer, "opportunity", Action.READ)
 
 
 def scope_choices(viewer: User) -> list[ScopeChoice]:
@@ -195,9 +192,7 @@ class Forecast:
 
 def period_opportunities(viewer: User, period: Period) -> QuerySet[Opportunity]:
     """Opportunities the viewer may read whose expected close date is in the period."""
-    return visible(viewer, Opportunity.objects.all(), "opportunity").filter(
-        close_date__gte=period.start, close_date__lt=period.end
-    )
+    return opportunity_list(viewer).filter(close_date__gte=period.start, close_date__lt=period.end)
 
 
 def _quotas(period: Period, user_ids: list[int], team_ids: list[int]) -> tuple[dict, dict]:
@@ -276,18 +271,20 @@ def forecast(viewer: User, period: Period, scope_key: str | None) -> Forecast:
 def drill_down(
     viewer: User,
     period: Period,
-    scope_key: str | None,
+    scope: ResolvedScope | str | None,
     column: str,
     *,
     owner: int | None = None,
     team: int | None = None,
 ) -> QuerySet[Opportunity]:
-    """The opportunities behind one figure of the forecast."""
+    """The opportunities behind one figure of the forecast. `scope` is a scope key, or one the
+    caller has resolved already (and uses too) so that it is resolved once a request."""
     if column not in COLUMN_FILTERS:
         raise ValidationError(
             {"column": [_("Choose one of: %(c)s.") % {"c": ", ".join(COLUMN_FILTERS)}]}
         )
-    scope = resolve_scope(viewer, scope_key)
+    if not isinstance(scope, ResolvedScope):
+        scope = resolve_scope(viewer, scope)
     opportunities = period_opportunities(viewer, period).filter(COLUMN_FILTERS[column])
     if scope.key != "all":
         opportunities = opportunities.filter(owner_id__in=[u.pk for u in scope.users])
@@ -342,13 +339,14 @@ def filtered_opportunities(
     period: Period | None = None,
     date_field: str = "close_date",
 ) -> QuerySet[Opportunity]:
-    qs = visible(viewer, Opportunity.objects.all(), "opportunity")
-    if owner is not None:
-        qs = qs.filter(owner_id=owner)
-    if team is not None:
-        qs = qs.filter(
-            owner_id__in=Team.members.through.objects.filter(team_id=team).values("user_id")
-        )
+    qs = opportunity_list(viewer)
+    if (owner is not None and owner < 0) or (team is not None and team < 0):
+        return qs.none()  # no such person or team (apply_filters would ignore the filter)
+    qs = apply_filters(
+        qs,
+        viewer,
+        Filters(owner="" if owner is None else str(owner), team="" if team is None else str(team)),
+    )
     if period is not None:
         if date_field == "close_date":
             qs = qs.filter(close_date__gte=period.start, close_date__lt=period.end)
@@ -370,16 +368,7 @@ def pipeline_report(
     """Per pipeline and stage: count, total and weighted total (amount × the opportunity's
     probability) in the base currency. Active pipelines show all their active stages; a
     retired stage shows while opportunities sit in it."""
-    sums: dict[int, Mapping[str, Any]] = {
-        row["stage_id"]: row
-        for row in filtered_opportunities(viewer, owner=owner, team=team, period=period)
-        .values("stage_id")
-        .annotate(
-            count=Count("id"),
-            total=_money("amount_base"),
-            weighted=_money(F("amount_base") * F("probability") / 100),
-        )
-    }
+    sums = stage_totals(filtered_opportunities(viewer, owner=owner, team=team, period=period))
     stages = Stage.objects.select_related("pipeline").filter(
         Q(pipeline__is_active=True, is_active=True) | Q(pk__in=list(sums))
     )
@@ -395,7 +384,7 @@ def pipeline_report(
                 stage,
                 got.get("count", 0),
                 got.get("total", ZERO),
-                Decimal(got.get("weighted", ZERO)).quantize(Decimal("0.01")),
+                got.get("weighted", ZERO),
             )
         )
     return list(blocks.values())

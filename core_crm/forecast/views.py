@@ -18,14 +18,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from core_crm.access.models import Action, Scope, Team
-from core_crm.access.policy import scope_for
+from core_crm.access.models import Team
+from core_crm.sales.selectors import totals as sales_totals
 from core_crm.users.models import User
 
 from . import selectors, services
 from .models import PeriodKind
 from .periods import Period, month, parse_period, period_choices, quarter
-from .permissions import may_manage_quotas, readable_quotas, settable_teams, settable_users
+from .permissions import (
+    may_manage_quotas,
+    may_read_opportunities,
+    readable_quotas,
+    settable_teams,
+    settable_users,
+)
 
 
 def _user(request: HttpRequest) -> User:
@@ -37,10 +43,6 @@ def _int(value: str | None) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
-
-
-def _may_read_opportunities(user: User) -> bool:
-    return scope_for(user, "opportunity", Action.READ) != Scope.NONE
 
 
 def _no_access(request: HttpRequest) -> HttpResponse:
@@ -62,7 +64,7 @@ def _chart(result: selectors.Forecast) -> dict[str, Any]:
 @login_required
 def forecast_page(request: HttpRequest) -> HttpResponse:
     viewer = _user(request)
-    if not _may_read_opportunities(viewer):
+    if not may_read_opportunities(viewer):
         return _no_access(request)
     errors: dict[str, list[str]] = {}
     try:
@@ -114,6 +116,7 @@ def forecast_page(request: HttpRequest) -> HttpResponse:
     )
 
 
+DRILL_DOWN_PAGE_SIZE = 100
 COLUMN_LABELS = {
     "won": gettext_lazy("Closed won"),
     "commit": gettext_lazy("Commit"),
@@ -125,28 +128,28 @@ COLUMN_LABELS = {
 @login_required
 def drill_down_page(request: HttpRequest) -> HttpResponse:
     viewer = _user(request)
-    if not _may_read_opportunities(viewer):
+    if not may_read_opportunities(viewer):
         return _no_access(request)
     column = request.GET.get("column", "commit")
     try:
         period = parse_period(request.GET.get("period"))
+        scope = selectors.resolve_scope(viewer, request.GET.get("scope"))
         rows = selectors.drill_down(
             viewer,
             period,
-            request.GET.get("scope"),
+            scope,
             column,
             owner=_int(request.GET.get("owner")),
             team=_int(request.GET.get("team")),
         )
     except ValidationError as exc:
         return render(request, "forecast/drill_down.html", {"errors": exc.message_dict}, status=400)
-    page = Paginator(rows, 100).get_page(request.GET.get("page"))
-    total = sum((o.amount_base for o in page.object_list), Decimal(0))
+    page = Paginator(rows, DRILL_DOWN_PAGE_SIZE).get_page(request.GET.get("page"))
+    total = sales_totals(rows)["total"]  # of every row, not only this page's
     from core_crm.sales.currency import base_currency
 
     # Name the person or team only when they are in the viewer's scope: an id of another team
     # must read like one that does not exist (the rows are empty either way).
-    scope = selectors.resolve_scope(viewer, request.GET.get("scope"))
     who = ""
     if owner_id := _int(request.GET.get("owner")):
         people = User.objects.filter(pk=owner_id)
@@ -296,7 +299,7 @@ def _report_filters(request: HttpRequest, viewer: User) -> dict[str, Any]:
 @login_required
 def pipeline_report_page(request: HttpRequest) -> HttpResponse:
     viewer = _user(request)
-    if not _may_read_opportunities(viewer):
+    if not may_read_opportunities(viewer):
         return _no_access(request)
     filters = _report_filters(request, viewer)
     errors: dict[str, list[str]] = {}
@@ -341,7 +344,7 @@ def pipeline_report_page(request: HttpRequest) -> HttpResponse:
 @login_required
 def win_loss_page(request: HttpRequest) -> HttpResponse:
     viewer = _user(request)
-    if not _may_read_opportunities(viewer):
+    if not may_read_opportunities(viewer):
         return _no_access(request)
     filters = _report_filters(request, viewer)
     errors: dict[str, list[str]] = {}

@@ -32,7 +32,7 @@ from .models import (
     Stage,
     StageChange,
 )
-from .selectors import opportunity_list
+from .selectors import opportunity_list, stage_or_error
 
 
 class ContactRoleSerializer(serializers.ModelSerializer):
@@ -261,11 +261,7 @@ class OpportunityViewSet(viewsets.ModelViewSet):
         opp = self.get_object()
         body = MoveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        stage = Stage.objects.filter(pk=body.validated_data["stage"]).first()
-        if stage is None:
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError({"stage": ["Choose a stage."]})
+        stage = stage_or_error(body.validated_data["stage"])
         opp = services.opportunity_move(
             opp,
             actor=self.actor,

@@ -32,6 +32,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
@@ -334,13 +335,17 @@ def opportunity_update(
                 .first()
             )
         stored_amount, stored_currency = opp.amount, opp.currency
-        stored_close_date = opp.close_date
+        stored_close_date, stored_probability = opp.close_date, opp.probability
         _prepare(opp, values)
         stage_changed = opp.stage_id != before_ids["stage"]
         given = dict(values)
         if given.get("close_date") == stored_close_date:
             # Sent unchanged (forms and PUT send every field): not a close date of this change.
             given.pop("close_date")
+        if given.get("probability") == stored_probability:
+            # Likewise: an unchanged probability is not given, so a stage change resets it to
+            # the new stage's default (the same on the page and over the API).
+            given.pop("probability")
         _settle_stage(opp, stage_changed, given)
         currency_changed = opp.currency != stored_currency
         if currency_changed:
@@ -440,7 +445,7 @@ def _tell_owner(opp: Opportunity, actor: User) -> None:
         "assigned",
         gettext_lazy("Opportunity assigned to you: %(name)s"),
         params={"name": opp.name},
-        url=f"/opportunities/{opp.pk}/",
+        url=reverse("opportunity_detail", args=[opp.pk]),
         actor=actor,
     )
 
@@ -576,7 +581,7 @@ def team_member_add(
             "assigned",
             gettext_lazy("You joined the team of the opportunity %(name)s"),
             params={"name": opp.name},
-            url=f"/opportunities/{opp.pk}/",
+            url=reverse("opportunity_detail", args=[opp.pk]),
             actor=actor,
         )
     return member

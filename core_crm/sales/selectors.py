@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,6 +31,15 @@ OUTCOMES = {"open": _("Open"), "won": _("Won"), "lost": _("Lost")}
 
 def opportunity_list(user: Any) -> QuerySet[Opportunity]:
     return visible(user, Opportunity.objects.all(), "opportunity")
+
+
+def stage_or_error(pk: Any) -> Stage:
+    """The stage a move names (the page's posted value or the API's), or a ValidationError on
+    `stage` when there is none such."""
+    stage = Stage.objects.filter(pk=pk).first() if str(pk).isdigit() else None
+    if stage is None:
+        raise ValidationError({"stage": [_("Choose a stage.")]})
+    return stage
 
 
 def _month_start(day: dt.date, offset: int = 0) -> dt.date:

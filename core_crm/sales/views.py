@@ -12,6 +12,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as Forbidden
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
@@ -28,15 +29,18 @@ from core_crm.access.policy import (
     access_or_404,
     assignable_owners,
     can,
+    require_create,
     scope_for,
 )
 from core_crm.audit.selectors import history_of
 from core_crm.customers import selectors as customer_selectors
 from core_crm.customers.models import PicklistValue
+from core_crm.customers.views import form_name
 from core_crm.customfields.forms import add_custom_fields, custom_data
 from core_crm.customfields.values import definitions
 from core_crm.customfields.values import display as cf_display
 from core_crm.users.models import User
+from guanxi.http import show_errors
 
 from . import opportunities as services
 from .currency import base_currency, rates
@@ -49,15 +53,19 @@ from .models import (
     Pipeline,
     Stage,
 )
-from .selectors import OUTCOMES, PERIODS, Filters, apply_filters, opportunity_list, stage_totals
+from .selectors import (
+    OUTCOMES,
+    PERIODS,
+    Filters,
+    apply_filters,
+    opportunity_list,
+    stage_or_error,
+    stage_totals,
+)
 from .selectors import totals as sum_totals
 
 OBJECT_TYPE = "opportunity"
 CARDS_PER_PAGE = 20
-
-
-class Forbidden(PermissionError):
-    pass
 
 
 def _actor(request: HttpRequest) -> User:
@@ -224,49 +232,24 @@ class OpportunityForm(forms.Form):
 
 
 def _form_data(form: OpportunityForm) -> dict[str, Any]:
-    data = {
-        name: form.cleaned_data.get(name)
-        for name in (
-            "name",
-            "account",
-            "primary_contact",
-            "pipeline",
-            "stage",
-            "amount",
-            "currency",
-            "close_date",
-            "probability",
-            "forecast_category",
-            "source",
-            "lost_reason",
-            "next_step",
-            "description",
-        )
-    }
+    """The form's plain fields the service takes (its WRITABLE set), plus custom values."""
+    data = {name: value for name, value in form.cleaned_data.items() if name in services.WRITABLE}
     data["custom_fields"] = custom_data(form, form.custom_definitions)
     return data
-
-
-def _errors_to_form(form: forms.Form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        name = field if field in form.fields else None
-        for error in errors:
-            form.add_error(name, error)
 
 
 @login_required
 def opportunity_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     user = _actor(request)
     opp = access_or_404(user, opportunity_list(user), pk, OBJECT_TYPE) if pk else None
+    # Refuse up front rather than let someone fill in a form that cannot be saved.
     try:
-        if opp is None and scope_for(user, OBJECT_TYPE, Action.CREATE) != "all":
-            raise PermissionDenied(_("Your role does not allow creating opportunities."))
-        if opp is not None and not can(user, Action.EDIT, opp, OBJECT_TYPE):
+        if opp is None:
+            require_create(user, OBJECT_TYPE)
+        elif not can(user, Action.EDIT, opp, OBJECT_TYPE):
             raise PermissionDenied(_("Your role does not allow editing this opportunity."))
     except PermissionDenied as exc:
-        from django.core.exceptions import PermissionDenied as DjangoDenied
-
-        raise DjangoDenied(str(exc)) from exc
+        raise Forbidden(str(exc)) from exc
     account_id: int | None = opp.account_id if opp else None
     raw_account = request.POST.get("account") or request.GET.get("account")
     if raw_account and str(raw_account).isdigit():
@@ -308,13 +291,11 @@ def opportunity_edit(request: HttpRequest, pk: int | None = None) -> HttpRespons
                     opp = services.opportunity_create(actor=user, data=data, channel="web")
                     messages.success(request, _("Opportunity created."))
                 else:
-                    if data.get("probability") == opp.probability:
-                        data.pop("probability")  # unchanged: let a stage change reset it
                     opp = services.opportunity_update(opp, actor=user, data=data, channel="web")
                     messages.success(request, _("Changes saved."))
                 return redirect("opportunity_detail", opp.pk)
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                show_errors(form, exc, form_name)
         status = 400
     else:
         form = OpportunityForm(user=user, account_id=account_id, initial=initial, stored=stored)
@@ -399,13 +380,6 @@ def opportunity_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _stage_or_400(pk: Any) -> Stage:
-    stage = Stage.objects.filter(pk=pk).first() if str(pk).isdigit() else None
-    if stage is None:
-        raise ValidationError({"stage": [_("Choose a stage.")]})
-    return stage
-
-
 @login_required
 @require_POST
 def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
@@ -415,7 +389,7 @@ def opportunity_move_view(request: HttpRequest, pk: int) -> HttpResponse:
     opp = access_or_404(user, opportunity_list(user), pk, OBJECT_TYPE)
     wants_json = "application/json" in request.headers.get("Accept", "")
     try:
-        stage = _stage_or_400(request.POST.get("stage"))
+        stage = stage_or_error(request.POST.get("stage"))
         reason = request.POST.get("lost_reason") or None
         opp = services.opportunity_move(
             opp,

@@ -95,3 +95,39 @@ def test_filters_by_outcome_and_close_date(alpha, admin_api):
     won = api.get("/api/v1/opportunities/", outcome="won").json()["results"]
     assert [o["name"] for o in won] == ["won one"]
     assert won[0]["probability"] == 100
+
+
+def test_put_with_the_unchanged_probability_and_a_new_stage_takes_the_stages_default(
+    alpha, admin_api
+):
+    """PUT sends every field: the probability it repeats is not one of this change, so the
+    new stage's default applies (as on the edit page)."""
+    import json
+
+    admin, api = admin_api
+    with tenant_context(alpha):
+        opp = make_opportunity(admin, name="Kites", stage_key="qualification")
+        proposal = stage("proposal")
+    body = api.get(f"/api/v1/opportunities/{opp.pk}/").json()
+    assert body["probability"] == 10
+    body["stage"] = proposal.pk
+    put = api.client.put(
+        f"/api/v1/opportunities/{opp.pk}/",
+        json.dumps(body),
+        content_type="application/json",
+        **api.headers,
+    )
+    assert put.status_code == 200, put.content
+    assert put.json()["probability"] == proposal.probability == 50
+    # A probability that differs from the stored one is kept through the stage change.
+    negotiation = stage("negotiation")
+    changed = {**put.json(), "stage": negotiation.pk, "probability": 35}
+    again = api.client.put(
+        f"/api/v1/opportunities/{opp.pk}/",
+        json.dumps(changed),
+        content_type="application/json",
+        **api.headers,
+    )
+    assert again.status_code == 200 and again.json()["probability"] == 35
+    with tenant_context(alpha):
+        assert Opportunity.objects.get(pk=opp.pk).probability == 35

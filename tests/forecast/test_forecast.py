@@ -286,3 +286,25 @@ def test_win_loss_page_in_both_languages(alpha, book):
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
     zh = client.get("/reports/win-loss/?period=2030-Q1")
     assert "价格太高" in zh.content.decode()
+
+
+def test_drill_down_total_covers_every_page_and_resolves_the_scope_once(alpha, book, monkeypatch):
+    from core_crm.forecast import views
+
+    monkeypatch.setattr(views, "DRILL_DOWN_PAGE_SIZE", 1)
+    resolved = []
+    real = selectors.resolve_scope
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        resolved.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "resolve_scope", counting)
+    client = client_for(alpha, "mia@book.test")
+    # Team North's won deals in Q1: #1 (10,000) and #8 (500 USD = 3,500), one on each page.
+    drill = client.get("/forecast/opportunities/?period=2030-Q1&scope=team&column=won")
+    page = drill.content.decode()
+    summary = page.split('data-testid="drill-summary"')[1].split("</p>")[0]
+    assert "2 opportunities" in summary and "13,500.00 CNY" in summary
+    assert "Deal 1" in page and "Deal 8" not in page  # the first page holds one row
+    assert len(resolved) == 1

@@ -11,7 +11,7 @@ from django_tenants.utils import tenant_context
 
 from core_crm.customers.models import Account, PicklistValue
 from core_crm.sales.models import Opportunity, StageChange
-from tests.customfields.helpers import client_for, user_with_role
+from tests.customfields.helpers import client_for, make_field, user_with_role
 
 from .factories import make_opportunity, stage
 
@@ -329,3 +329,39 @@ def test_a_deal_on_an_account_the_rep_cannot_open_names_it_without_a_link(
     assert f'href="/customers/{mine.pk}/"' in listing
     detail = rep_client.get(f"/opportunities/{on_theirs.pk}/").content.decode()
     assert "Admin&#x27;s Key Account" in detail and f'href="/customers/{theirs.pk}/"' not in detail
+
+
+def test_custom_field_errors_show_next_to_their_field_on_the_edit_page(alpha, admin, admin_client):
+    """The service names custom-field errors custom_fields.<key>; the form's field is
+    cf_<key>: the message belongs next to that field, not at the top of the form."""
+    make_field(alpha, "opportunity", "budget", "number", required=True)
+    with tenant_context(alpha):
+        opp = make_opportunity(admin, name="Lanterns")
+        posted = {
+            "name": opp.name,
+            "account": opp.account_id,
+            "pipeline": opp.pipeline_id,
+            "stage": opp.stage_id,
+            "amount": "1000",
+            "currency": opp.currency,
+            "close_date": opp.close_date.isoformat(),
+            "forecast_category": opp.forecast_category,
+        }
+    url = f"/opportunities/{opp.pk}/edit/"
+
+    def field_error(response) -> str:  # type: ignore[no-untyped-def]
+        page = response.content.decode()
+        assert response.status_code == 400
+        assert "bg-rose-50" not in page  # nothing at the top of the form
+        return page.split('id="cf_budget-error"')[1].split("</div>")[0]
+
+    assert "This field is required." in field_error(admin_client.post(url, posted))
+    # Only the service knows this limit: its custom_fields.budget error lands on cf_budget.
+    too_large = admin_client.post(url, {**posted, "cf_budget": str(10**15)})
+    assert "The number is too large." in field_error(too_large)
+    with tenant_context(alpha):
+        assert Opportunity.objects.get(pk=opp.pk).custom_fields in ({}, None)
+    saved = admin_client.post(url, {**posted, "cf_budget": "12"})
+    assert saved.status_code == 302
+    with tenant_context(alpha):
+        assert Opportunity.objects.get(pk=opp.pk).custom_fields == {"budget": 12}
